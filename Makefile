@@ -1,0 +1,93 @@
+# telltale build. GNU make + pkg-config.
+#   make            release build: build/telltale
+#   make run        install deps, build, start on telltale.yaml
+#   make test       install deps, ASan+UBSan build, unit + fuzz replay + e2e tests
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make bench      side-by-side benchmark against nginx and haproxy
+#   make check      format and banned-call checks
+
+CC      ?= cc
+PKGS    := libuv openssl libcares yaml-0.1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Werror
+BASE    := -std=c11 -D_GNU_SOURCE -Isrc $(WARN) $(PKG_CFLAGS) -DTT_VERSION='"$(VERSION)"' -pthread
+CFLAGS_REL  := $(BASE) -O2 -g
+CFLAGS_SAN  := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDLIBS  := $(PKG_LIBS) -pthread
+
+SRC     := $(shell find src -name '*.c' | sort)
+LIB_SRC := $(filter-out src/main.c,$(SRC))
+HDR     := $(shell find src -name '*.h')
+UNIT_SRC := $(shell find tests/unit -name '*_test.c' 2>/dev/null | sort)
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+
+REL_OBJ := $(SRC:%.c=build/rel/%.o)
+SAN_OBJ := $(SRC:%.c=build/san/%.o)
+SAN_LIB_OBJ := $(LIB_SRC:%.c=build/san/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+
+.PHONY: all run test unit e2e fuzz fuzz-replay bench check deps clean
+all: build/telltale
+
+deps:
+	@scripts/install-deps
+
+build/telltale: $(REL_OBJ)
+	$(CC) $(CFLAGS_REL) -o $@ $^ $(LDLIBS)
+
+build/telltale-san: $(SAN_OBJ)
+	$(CC) $(CFLAGS_SAN) -o $@ $^ $(LDLIBS)
+
+build/rel/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_REL) -c -o $@ $<
+
+build/san/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -c -o $@ $<
+
+build/unit/%: tests/unit/%.c $(SAN_LIB_OBJ) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -Itests/unit -o $@ $< $(SAN_LIB_OBJ) $(LDLIBS) -lcriterion
+
+# libFuzzer targets are built with clang; the parsers they drive have no
+# dependencies beyond libc, except the config loader which needs libyaml.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+build/fuzz/%: fuzz/%.c $(LIB_SRC) $(HDR)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+run: deps build/telltale
+	@./build/telltale run -c telltale.yaml
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t --jobs 1; done
+
+fuzz-replay: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+	  echo "== replay $$n corpus"; $$f -runs=0 fuzz/corpus/$$n >/dev/null 2>build/fuzz/$$n.log || { cat build/fuzz/$$n.log; exit 1; }; done
+
+e2e: build/telltale-san
+	cd tests/e2e && TELLTALE_BIN=$(CURDIR)/build/telltale-san /usr/bin/python3 -m pytest -q -p no:cacheprovider .
+
+test: deps
+	@$(MAKE) --no-print-directory unit fuzz-replay e2e
+
+FUZZ_SECONDS ?= 60
+fuzz: deps $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/http.dict build/fuzz/corpus-$$n fuzz/corpus/$$n; done
+
+bench: deps build/telltale
+	bench/run
+
+check:
+	scripts/check
+
+clean:
+	rm -rf build

@@ -1,0 +1,191 @@
+/*
+ * telltale's configuration: a YAML file (libyaml) mapped to typed structs,
+ * validated as a whole, and handed out as an immutable, reference-counted
+ * snapshot.
+ *
+ * Every problem found while loading is reported as file:line:col with a
+ * message and a hint; loading never stops at the first problem, so
+ * `telltale check` can print them all. Unknown keys, wrong types, bad
+ * durations, sizes and addresses, duplicate names and routes to missing
+ * upstreams are all errors.
+ *
+ * Invariant: a struct tt_config returned by tt_cfg_load_file or
+ * tt_cfg_finish is complete and valid (every route's upstream points into
+ * upstreams[], every address is parsed) and is never modified again; it is
+ * freed when its last reference goes.
+ */
+#ifndef TT_CONFIG_CONFIG_H
+#define TT_CONFIG_CONFIG_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* A network, for trust decisions: address family, address, prefix bits. */
+struct tt_cfg_cidr {
+	int family;         /* AF_INET or AF_INET6 */
+	uint8_t addr[16];   /* network byte order; 4 bytes used for AF_INET */
+	unsigned prefix;    /* bits */
+};
+
+struct tt_cfg_server {
+	char *address;                 /* as written: "127.0.0.1:8000" or "app:80" */
+	struct sockaddr_storage addr;  /* resolved at load time */
+	socklen_t addr_len;
+	uint32_t weight;               /* >= 1, default 1 */
+};
+
+struct tt_cfg_upstream {
+	char *name;
+	struct tt_cfg_server *servers;
+	size_t nservers;
+	uint32_t keepalive_max_idle;        /* idle connections kept per server per worker */
+	uint64_t keepalive_idle_timeout_ms; /* idle connection dropped after this */
+};
+
+struct tt_cfg_route {
+	char *host;        /* exact Host to match (port ignored), NULL for any */
+	char *path_prefix; /* "/" matches everything */
+	char *upstream_name;
+	struct tt_cfg_upstream *upstream; /* points into tt_config.upstreams */
+};
+
+struct tt_cfg_listener {
+	char *address; /* as written */
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+};
+
+struct tt_cfg_timeouts {
+	uint64_t downstream_head_ms;      /* whole request head must arrive within */
+	uint64_t downstream_keepalive_ms; /* idle time between requests */
+	uint64_t downstream_idle_ms;      /* silence while reading a request body */
+	uint64_t upstream_connect_ms;
+	uint64_t upstream_head_ms;        /* from request sent to response head received */
+	uint64_t upstream_idle_ms;        /* silence between bytes of the response */
+	uint64_t total_ms;                /* whole exchange; 0 = no limit */
+	uint64_t grace_ms;                /* on SIGTERM, in-flight exchanges get this long */
+};
+
+struct tt_cfg_limits {
+	uint32_t head_bytes;   /* request and response heads */
+	uint32_t header_count; /* fields per head */
+	uint64_t body_bytes;   /* request body; 0 = no limit */
+};
+
+struct tt_config {
+	_Atomic int refs; /* see tt_cfg_ref */
+	char *path;  /* file it came from, or "(flags)" */
+
+	unsigned workers;  /* >= 1; "auto" resolved to the number of cores */
+	char *access_log;  /* NULL = off, "-" = stdout, else a file path */
+	char *name;        /* this proxy's name in Via; default "telltale" */
+
+	struct tt_cfg_listener *listeners;
+	size_t nlisteners;
+	struct tt_cfg_upstream *upstreams;
+	size_t nupstreams;
+	struct tt_cfg_route *routes;
+	size_t nroutes;
+
+	struct tt_cfg_timeouts timeouts;
+	struct tt_cfg_limits limits;
+
+	/* Downstreams whose X-Forwarded-*, Forwarded and X-Request-Id are kept;
+	 * default loopback only. */
+	struct tt_cfg_cidr *trusted;
+	size_t ntrusted;
+};
+
+/* One problem found while loading. */
+struct tt_cfg_diag {
+	unsigned line, col; /* 1-based; 0 when the problem is not in one place */
+	char message[256];
+	char hint[256]; /* may be empty */
+};
+
+/* At most this many diagnostics are kept; later ones are only counted, so a
+ * hostile or badly broken file cannot make the list grow without bound. */
+#define TT_CFG_DIAGS_MAX 100
+
+struct tt_cfg_diags {
+	struct tt_cfg_diag *items; /* heap; freed by tt_cfg_diags_fini */
+	size_t n, cap;
+	char *file; /* heap copy of the file name */
+	size_t ndropped; /* problems past TT_CFG_DIAGS_MAX: counted, not kept */
+};
+
+/*
+ * Load and validate a file. On success returns 0 and *out holds a config
+ * with one reference (the caller's). On failure returns the number of
+ * problems (> 0), *out is NULL, and diags lists them all. diags must be
+ * zeroed by the caller and released with tt_cfg_diags_fini either way.
+ */
+int tt_cfg_load_file(const char *path, struct tt_config **out, struct tt_cfg_diags *diags);
+
+/* Same, from a string in memory; `name` stands for the file in messages. */
+int tt_cfg_load_string(const char *name, const char *yaml, size_t len, struct tt_config **out,
+                       struct tt_cfg_diags *diags);
+
+/* Print every diagnostic as "file:line:col: error: message" plus an indented
+ * hint line to the given stdio stream. */
+void tt_cfg_diags_print(const struct tt_cfg_diags *diags, void *stdio_file);
+void tt_cfg_diags_fini(struct tt_cfg_diags *diags);
+
+/* A config with every default set and no listeners, upstreams or routes,
+ * for building one from command-line flags. Caller owns the one reference. */
+struct tt_config *tt_cfg_new_default(void);
+
+/*
+ * Add a listener / an upstream with servers / a route to a default config
+ * being built from flags; they report problems into diags (line 0) and
+ * return 0 on success. tt_cfg_finish validates the whole and resolves
+ * routes to upstreams; it returns the number of problems.
+ */
+int tt_cfg_add_listener(struct tt_config *c, const char *address, struct tt_cfg_diags *diags);
+int tt_cfg_add_upstream(struct tt_config *c, const char *name, const char *const *servers,
+                        size_t nservers, struct tt_cfg_diags *diags);
+int tt_cfg_add_route(struct tt_config *c, const char *host, const char *path_prefix,
+                     const char *upstream_name, struct tt_cfg_diags *diags);
+int tt_cfg_finish(struct tt_config *c, struct tt_cfg_diags *diags);
+
+void tt_cfg_ref(struct tt_config *c);
+/* Drop a reference; frees at zero and sets *c to NULL either way. */
+void tt_cfg_unref(struct tt_config **c);
+
+/*
+ * Value parsers shared by the file loader and the command-line flags.
+ * Each returns 0 on success, -1 on bad input.
+ * Durations: "250ms", "5s", "2m", "1h", "0" (plain integers are rejected
+ * except 0, to avoid unit mistakes). Sizes: "512", "16k", "16KiB", "1m",
+ * "1MiB", "1g". Addresses: "host:port", "[v6]:port"; host names are
+ * resolved with getaddrinfo at load time.
+ */
+int tt_cfg_parse_duration(const char *s, uint64_t *ms);
+int tt_cfg_parse_size(const char *s, uint64_t *bytes);
+int tt_cfg_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+int tt_cfg_parse_cidr(const char *s, struct tt_cfg_cidr *out);
+
+/*
+ * Test hook: resolve host names with `resolve` instead of getaddrinfo; NULL
+ * restores getaddrinfo. resolve returns 0 after filling ss and len (the
+ * port is set afterwards), or -1 when the name is unknown. Numeric
+ * addresses never reach it. Not thread-safe: for tests and fuzz targets,
+ * set before loading.
+ */
+void tt_cfg_set_resolver(int (*resolve)(const char *host, uint16_t port,
+                                        struct sockaddr_storage *ss, socklen_t *len));
+
+/* 1 when the address (sockaddr_in or sockaddr_in6, v4-mapped handled) lies
+ * in one of the config's trusted networks. */
+int tt_cfg_is_trusted(const struct tt_config *c, const struct sockaddr *sa);
+
+/* The route for a request's Host (without port, case-insensitive) and path,
+ * or NULL. Routes are tried in file order; the longest matching prefix among
+ * routes whose host matches wins, host-specific routes before any-host ones. */
+const struct tt_cfg_route *tt_cfg_route_match(const struct tt_config *c, const char *host,
+                                              size_t host_len, const char *path,
+                                              size_t path_len);
+
+#endif

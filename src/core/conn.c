@@ -1,0 +1,353 @@
+/*
+ * Downstream connections: see conn.h.
+ */
+#include "core/conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/addr.h"
+#include "proxy/exchange.h"
+
+/* How long a closing connection drains what the downstream still sends,
+ * so that the kernel does not answer it with a reset that destroys the
+ * response (RFC 9112 section 9.6, "lingering close"). */
+#define LINGER_MS 2000
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void try_head(struct tt_conn *c);
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct tt_conn *c = h->data;
+	if (--c->handles)
+		return;
+	struct tt_worker *w = c->w;
+	c->magic = 0;
+	free(c);
+	tt_worker_conn_gone(w);
+}
+
+static void close_conn(struct tt_conn *c, int reset)
+{
+	if (c->state == TT_CONN_CLOSING && !c->lingering)
+		return;
+	if (c->handles == 0 || uv_is_closing((uv_handle_t *)&c->tcp))
+		return;
+	c->state = TT_CONN_CLOSING;
+	c->lingering = 0;
+	if (c->ex)
+		tt_exchange_abort(c->ex);
+	tt_bufpool_put(&c->w->bufs, &c->in.data);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	if (!reset || uv_tcp_close_reset(&c->tcp, on_handle_closed) != 0)
+		uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+void tt_conn_close(struct tt_conn *c)
+{
+	close_conn(c, 0);
+}
+
+void tt_conn_reset(struct tt_conn *c)
+{
+	close_conn(c, 1);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct tt_conn *c = t->data;
+	switch (c->state) {
+	case TT_CONN_HEAD:
+		tt_exchange_reject(c, 408, "downstream_head_timeout");
+		break;
+	case TT_CONN_EXCHANGE:
+		tt_exchange_on_ds_timeout(c->ex);
+		break;
+	default:
+		tt_conn_close(c);
+	}
+}
+
+static void arm(struct tt_conn *c, uint64_t ms)
+{
+	if (ms)
+		uv_timer_start(&c->timer, on_timer, ms, 0);
+	else
+		uv_timer_stop(&c->timer);
+}
+
+void tt_conn_touch(struct tt_conn *c)
+{
+	arm(c, c->w->cfg->timeouts.downstream_idle_ms);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct tt_conn *c = h->data;
+	struct tt_bufpool *bp = &c->w->bufs;
+	if (!c->in.data) {
+		c->in.data = tt_bufpool_get(bp);
+		c->in.off = c->in.len = 0;
+	}
+	buf->base = c->in.data + c->in.len;
+	buf->len = bp->block_bytes - c->in.len;
+}
+
+void tt_conn_pause(struct tt_conn *c)
+{
+	if (!c->reading)
+		return;
+	c->reading = 0;
+	uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+void tt_conn_resume(struct tt_conn *c)
+{
+	if (c->reading || c->eof || c->state == TT_CONN_CLOSING)
+		return;
+	if (c->in.data && c->in.len >= c->w->bufs.block_bytes)
+		return; /* full: the exchange drains it first */
+	c->reading = 1;
+	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void linger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct tt_conn *c = s->data;
+	if (nread < 0) {
+		tt_conn_close(c);
+		return;
+	}
+	c->in.len = c->in.off = 0; /* discard */
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	struct tt_conn *c = req->data;
+	if (status < 0 || !c->lingering) {
+		tt_conn_close(c);
+		return;
+	}
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	c->reading = 1;
+	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, linger_read);
+	uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
+}
+
+/* Close after the response: shut the write side, drain, then close. */
+static void close_gracefully(struct tt_conn *c)
+{
+	if (c->state == TT_CONN_CLOSING)
+		return;
+	c->state = TT_CONN_CLOSING;
+	if (c->eof) {
+		c->state = TT_CONN_IDLE;
+		tt_conn_close(c);
+		return;
+	}
+	c->lingering = 1;
+	uv_timer_stop(&c->timer);
+	if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+		tt_conn_close(c);
+}
+
+static void dispatch(struct tt_conn *c)
+{
+	if (c->dispatching) {
+		c->again = 1;
+		return;
+	}
+	c->dispatching = 1;
+	do {
+		c->again = 0;
+		if (c->state == TT_CONN_HEAD)
+			try_head(c);
+	} while (c->again && c->state == TT_CONN_HEAD);
+	c->dispatching = 0;
+}
+
+static void try_head(struct tt_conn *c)
+{
+	struct tt_worker *w = c->w;
+	struct tt_h1_head req;
+	ssize_t n;
+
+	if (!c->in.data || c->in.len == 0)
+		return;
+	memset(&req, 0, sizeof(req));
+	req.fields = w->fields;
+	n = tt_h1_parse_request(c->in.data, c->in.len, &w->limits, &req);
+	if (n == TT_H1_INCOMPLETE) {
+		if (c->eof)
+			tt_conn_close(c);
+		else
+			tt_conn_resume(c);
+		return;
+	}
+	if (n == TT_H1_ERROR) {
+		tt_exchange_reject(c, tt_h1_err_status(req.err), tt_h1_err_token(req.err));
+		return;
+	}
+	c->head_len = (uint32_t)n;
+	c->in.off = (uint32_t)n;
+	c->state = TT_CONN_EXCHANGE;
+	uv_timer_stop(&c->timer);
+	tt_exchange_start(c, &req);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct tt_conn *c = s->data;
+
+	if (nread == 0)
+		return;
+	if (nread == UV_ENOBUFS) {
+		tt_conn_pause(c);
+		return;
+	}
+	if (nread < 0) {
+		c->eof = 1;
+		tt_conn_pause(c);
+		if (c->state == TT_CONN_EXCHANGE)
+			tt_exchange_on_ds_eof(c->ex, (int)nread);
+		else if (c->state == TT_CONN_HEAD && c->in.len && nread == UV_EOF)
+			try_head(c);
+		else
+			tt_conn_close(c);
+		return;
+	}
+	c->in.len += (uint32_t)nread;
+	switch (c->state) {
+	case TT_CONN_IDLE:
+		c->state = TT_CONN_HEAD;
+		arm(c, c->w->cfg->timeouts.downstream_head_ms);
+		/* fall through */
+	case TT_CONN_HEAD:
+		dispatch(c);
+		break;
+	case TT_CONN_EXCHANGE:
+		if (c->want_read)
+			tt_exchange_on_ds_data(c->ex);
+		else if (c->in.len >= c->w->bufs.block_bytes)
+			tt_conn_pause(c);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct tt_conn *c = req->data;
+	c->writing = 0;
+	if (c->ex)
+		tt_exchange_on_ds_written(c->ex, status);
+}
+
+int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out)
+{
+	size_t total = 0, done;
+	int r, i = 0;
+
+	for (int k = 0; k < n; k++)
+		total += bufs[k].len;
+	if (total == 0)
+		return 1;
+	r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);
+	if (r < 0 && r != UV_EAGAIN && r != UV_ENOSYS)
+		return -1;
+	done = r > 0 ? (size_t)r : 0;
+	*bytes_out += done;
+	if (done == total)
+		return 1;
+	while (done >= bufs[i].len) {
+		done -= bufs[i].len;
+		i++;
+	}
+	bufs[i].base += done;
+	bufs[i].len -= done;
+	for (int k = i; k < n; k++)
+		*bytes_out += bufs[k].len;
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs + i, (unsigned)(n - i), on_written) != 0)
+		return -1;
+	c->writing = 1;
+	return 0;
+}
+
+void tt_conn_exchange_done(struct tt_conn *c, int keep_alive)
+{
+	struct tt_worker *w = c->w;
+	c->ex = NULL;
+	c->want_read = 0;
+	c->requests++;
+	if (c->state == TT_CONN_CLOSING)
+		return;
+	if (!keep_alive || c->eof || w->stopping) {
+		close_gracefully(c);
+		return;
+	}
+	/* Drop the finished request, keep pipelined bytes. */
+	c->head_len = 0;
+	tt_buf_compact(&c->in, 0);
+	if (c->in.len == 0) {
+		tt_bufpool_put(&w->bufs, &c->in.data);
+		c->state = TT_CONN_IDLE;
+		arm(c, w->cfg->timeouts.downstream_keepalive_ms);
+		tt_conn_resume(c);
+		return;
+	}
+	c->state = TT_CONN_HEAD;
+	arm(c, w->cfg->timeouts.downstream_head_ms);
+	dispatch(c);
+}
+
+void tt_conn_shutdown(struct tt_conn *c)
+{
+	/* A connection in an exchange closes when it ends (w->stopping). */
+	if (c->state != TT_CONN_EXCHANGE)
+		tt_conn_close(c);
+}
+
+void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
+{
+	struct tt_conn *c = calloc(1, sizeof(*c));
+	struct sockaddr_storage ss;
+	int len = sizeof(ss), v6 = 0;
+
+	if (!c)
+		abort();
+	c->magic = TT_CONN_MAGIC;
+	c->w = w;
+	uv_tcp_init(&w->loop, &c->tcp);
+	uv_timer_init(&w->loop, &c->timer);
+	c->tcp.data = c->timer.data = c->wreq.data = c->sreq.data = c;
+	c->handles = 2;
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+		tt_conn_close(c);
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	memset(&ss, 0, sizeof(ss));
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+		tt_addr_format((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
+		tt_addr_ip((struct sockaddr *)&ss, c->peer_ip, sizeof(c->peer_ip), &v6);
+		c->peer_v6 = (unsigned)v6;
+		c->trusted = tt_cfg_is_trusted(w->cfg, (struct sockaddr *)&ss) ? 1 : 0;
+	}
+	c->state = TT_CONN_IDLE;
+	arm(c, w->cfg->timeouts.downstream_head_ms);
+	tt_conn_resume(c);
+}

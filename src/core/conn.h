@@ -1,0 +1,97 @@
+/*
+ * A downstream connection: reads requests, hands each complete head to an
+ * exchange (proxy/exchange.h), writes what the exchange gives it, and
+ * handles keep-alive, pipelining, timeouts and closing.
+ *
+ * Memory: the struct embeds its handles; its read buffer is a pool block
+ * taken when bytes arrive and returned when the connection is idle, and the
+ * exchange struct is taken from the worker's free list per request. An idle
+ * keep-alive connection costs this struct only.
+ *
+ * Invariant: while an exchange runs, bytes [0, head_len) of `in` are its
+ * request head and stay in place; pipelined bytes after the request wait
+ * unread until the exchange ends. At most one write is in flight.
+ */
+#ifndef TT_CORE_CONN_H
+#define TT_CORE_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/buf.h"
+#include "core/worker.h"
+
+#define TT_CONN_MAGIC 0x74746463u
+
+enum tt_conn_state {
+	TT_CONN_IDLE = 0, /* between requests, no byte of the next one yet */
+	TT_CONN_HEAD,     /* some bytes of a request head */
+	TT_CONN_EXCHANGE, /* an exchange owns the connection */
+	TT_CONN_CLOSING
+};
+
+struct tt_conn {
+	uint32_t magic;
+	uint8_t state;     /* enum tt_conn_state */
+	uint8_t handles;   /* open handles; freed at 0 */
+	unsigned reading : 1;
+	unsigned writing : 1;
+	unsigned trusted : 1; /* downstream in trusted_networks */
+	unsigned peer_v6 : 1;
+	unsigned eof : 1;     /* downstream finished sending */
+	unsigned want_read : 1; /* the exchange wants body bytes */
+	unsigned lingering : 1; /* closing: write side shut, draining reads */
+	unsigned dispatching : 1;
+	unsigned again : 1;
+	struct tt_worker *w;
+	struct tt_exchange *ex; /* current exchange or NULL */
+	struct tt_conn *prev, *next; /* worker's list */
+	uv_tcp_t tcp;
+	uv_timer_t timer; /* head, keep-alive idle, body idle timeouts */
+	uv_write_t wreq;
+	uv_shutdown_t sreq;
+	struct tt_buf in;
+	uint32_t head_len; /* current request head, at the start of in */
+	uint32_t requests; /* served on this connection */
+	char peer[56];   /* "ip:port" */
+	char peer_ip[48];
+};
+
+/* Accept one pending connection on a listener of w. */
+void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener);
+
+/*
+ * Write bufs downstream. Tries a synchronous write first; the rest is
+ * queued and tt_exchange_on_ds_written runs when all of it is written (or
+ * at once, after this returns, is never the case: a completed synchronous
+ * write returns 1 and no callback follows). Returns 1 when everything was
+ * written now, 0 when queued, -1 on error (the connection is then aborted
+ * by the caller). The memory behind bufs must stay valid until then.
+ */
+int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out);
+
+/* Let the exchange stop and restart reading request bytes (backpressure). */
+void tt_conn_pause(struct tt_conn *c);
+void tt_conn_resume(struct tt_conn *c);
+/* Arm the downstream body idle timer (no-op when timeouts are 0). */
+void tt_conn_touch(struct tt_conn *c);
+
+/*
+ * The exchange is over and has been freed. keep_alive says whether the
+ * connection may serve another request; the connection goes on with any
+ * pipelined bytes, or goes idle, or closes.
+ */
+void tt_conn_exchange_done(struct tt_conn *c, int keep_alive);
+
+/* Close at once, dropping queued writes (a broken exchange). */
+void tt_conn_close(struct tt_conn *c);
+/* Close with a TCP reset: a response that broke after its head was sent
+ * must not look complete to the downstream, whatever its framing. */
+void tt_conn_reset(struct tt_conn *c);
+
+/* Shutdown: close if idle; otherwise the connection closes after its
+ * current exchange. */
+void tt_conn_shutdown(struct tt_conn *c);
+
+#endif

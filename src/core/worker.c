@@ -1,0 +1,307 @@
+/*
+ * Workers and the process around them: see worker.h.
+ */
+#include "core/worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/conn.h"
+#include "net/addr.h"
+#include "proxy/exchange.h"
+#include "upstream/pool.h"
+
+#define TICK_MS 100
+#define BACKLOG 511
+
+struct server {
+	struct tt_config *cfg;
+	struct tt_worker *workers;
+	unsigned n;
+	struct tt_log_sink sink;
+	uv_loop_t loop; /* main thread: signals only */
+	uv_signal_t sigterm, sigint;
+	int stopped;
+};
+
+void tt_worker_random(struct tt_worker *w, uint64_t *hi, uint64_t *lo)
+{
+	/* xorshift128+: fast and good enough for ids, not for secrets. */
+	for (int i = 0; i < 2; i++) {
+		uint64_t s1 = w->rng[0];
+		const uint64_t s0 = w->rng[1];
+		w->rng[0] = s0;
+		s1 ^= s1 << 23;
+		w->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+		*(i ? lo : hi) = w->rng[1] + s0;
+	}
+}
+
+static void maybe_finish(struct tt_worker *w)
+{
+	if (!w->stopping || w->nconns)
+		return;
+	for (size_t i = 0; i < w->nups; i++)
+		tt_upstream_rt_close_idle(&w->ups[i]);
+	if (!uv_is_closing((uv_handle_t *)&w->tick))
+		uv_close((uv_handle_t *)&w->tick, NULL);
+	if (!uv_is_closing((uv_handle_t *)&w->stop))
+		uv_close((uv_handle_t *)&w->stop, NULL);
+}
+
+void tt_worker_conn_gone(struct tt_worker *w)
+{
+	w->nconns--;
+	maybe_finish(w);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct tt_worker *w = t->data;
+	tt_log_flush(&w->log);
+	if (w->stopping && uv_now(&w->loop) >= w->stop_deadline_ms) {
+		/* Past the grace period: cut what is left. */
+		struct tt_conn *c = w->conns;
+		while (c) {
+			struct tt_conn *next = c->next;
+			tt_conn_close(c);
+			c = next;
+		}
+	}
+}
+
+static void on_stop(uv_async_t *a)
+{
+	struct tt_worker *w = a->data;
+	struct tt_conn *c;
+	if (w->stopping)
+		return;
+	w->stopping = 1;
+	w->stop_deadline_ms = uv_now(&w->loop) + w->cfg->timeouts.grace_ms;
+	for (size_t i = 0; i < w->nlisteners; i++)
+		uv_close((uv_handle_t *)&w->listeners[i], NULL);
+	c = w->conns;
+	while (c) {
+		struct tt_conn *next = c->next;
+		tt_conn_shutdown(c);
+		c = next;
+	}
+	for (size_t i = 0; i < w->nups; i++)
+		tt_upstream_rt_close_idle(&w->ups[i]);
+	maybe_finish(w);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+	struct tt_worker *w = listener->data;
+	if (status < 0 || w->stopping)
+		return;
+	tt_conn_accept(w, listener);
+}
+
+static void worker_main(void *arg)
+{
+	struct tt_worker *w = arg;
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		uv_tcp_init(&w->loop, &w->listeners[i]);
+		w->listeners[i].data = w;
+		uv_tcp_open(&w->listeners[i], w->listen_fds[i]);
+		int r = uv_listen((uv_stream_t *)&w->listeners[i], BACKLOG, on_connection);
+		if (r)
+			fprintf(stderr, "telltale: worker %u: listen: %s\n", w->id, uv_strerror(r));
+	}
+	uv_timer_start(&w->tick, on_tick, TICK_MS, TICK_MS);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	tt_log_flush(&w->log);
+}
+
+static void worker_init(struct tt_worker *w, unsigned id, struct server *s)
+{
+	const struct tt_config *cfg = s->cfg;
+	uint32_t head = cfg->limits.head_bytes;
+
+	memset(w, 0, sizeof(*w));
+	w->magic = TT_WORKER_MAGIC;
+	w->id = id;
+	w->cfg = cfg;
+	uv_loop_init(&w->loop);
+	uv_async_init(&w->loop, &w->stop, on_stop);
+	uv_timer_init(&w->loop, &w->tick);
+	w->stop.data = w->tick.data = w;
+	/* A block holds a whole head plus room to stream a body behind it. */
+	tt_bufpool_init(&w->bufs, (size_t)head + 16384, 1024);
+	w->limits.max_head_bytes = head;
+	w->limits.max_target_bytes = head / 2;
+	w->limits.max_field_bytes = head / 2;
+	w->limits.max_fields = cfg->limits.header_count;
+	w->fields = calloc(cfg->limits.header_count, sizeof(*w->fields));
+	w->nups = cfg->nupstreams;
+	w->ups = calloc(w->nups ? w->nups : 1, sizeof(*w->ups));
+	w->nlisteners = cfg->nlisteners;
+	w->listeners = calloc(w->nlisteners, sizeof(*w->listeners));
+	w->listen_fds = calloc(w->nlisteners, sizeof(*w->listen_fds));
+	if (!w->fields || !w->ups || !w->listeners || !w->listen_fds)
+		abort();
+	for (size_t i = 0; i < w->nlisteners; i++)
+		w->listen_fds[i] = -1;
+	for (size_t i = 0; i < w->nups; i++)
+		tt_upstream_rt_init(&w->ups[i], w, &cfg->upstreams[i]);
+	tt_log_buf_init(&w->log, &s->sink);
+	if (getrandom(w->rng, sizeof(w->rng), 0) != sizeof(w->rng) || (w->rng[0] | w->rng[1]) == 0) {
+		w->rng[0] = uv_hrtime() ^ ((uint64_t)id << 32);
+		w->rng[1] = 0x9e3779b97f4a7c15ull;
+	}
+}
+
+static void worker_fini(struct tt_worker *w)
+{
+	for (size_t i = 0; i < w->nups; i++)
+		tt_upstream_rt_fini(&w->ups[i]);
+	/* Run the close callbacks of whatever the loop still holds. */
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&w->loop) != 0)
+		fprintf(stderr, "telltale: worker %u: handles left open at exit\n", w->id);
+	while (w->free_exchanges) {
+		struct tt_exchange *ex = w->free_exchanges;
+		w->free_exchanges = ex->next_free;
+		free(ex);
+	}
+	tt_log_buf_fini(&w->log);
+	tt_bufpool_fini(&w->bufs);
+	free(w->fields);
+	free(w->ups);
+	free(w->listeners);
+	free(w->listen_fds);
+}
+
+/* One listening socket per worker per address, all bound with
+ * SO_REUSEPORT so the kernel spreads connections over the workers. */
+static int bind_one(const struct tt_cfg_listener *l)
+{
+	int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (l->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0 || listen(fd, BACKLOG) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static int bind_all(struct server *s)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		for (size_t j = 0; j < s->cfg->nlisteners; j++) {
+			int fd = bind_one(&s->cfg->listeners[j]);
+			if (fd < 0) {
+				fprintf(stderr, "telltale: cannot listen on %s: %s\n",
+				        s->cfg->listeners[j].address, strerror(-fd));
+				return -1;
+			}
+			s->workers[i].listen_fds[j] = fd;
+		}
+	}
+	return 0;
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+	struct server *s = sig->data;
+	if (s->stopped)
+		return;
+	s->stopped = 1;
+	fprintf(stderr, "telltale: %s received, finishing in-flight requests (up to %llu ms)\n",
+	        signum == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)s->cfg->timeouts.grace_ms);
+	for (unsigned i = 0; i < s->n; i++)
+		uv_async_send(&s->workers[i].stop);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+}
+
+static void announce(const struct server *s)
+{
+	const struct tt_config *cfg = s->cfg;
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		fprintf(stderr, "telltale: listening on http://%s (%u worker%s)\n", cfg->listeners[i].address,
+		        s->n, s->n == 1 ? "" : "s");
+	for (size_t i = 0; i < cfg->nupstreams; i++) {
+		fprintf(stderr, "telltale: upstream %s:", cfg->upstreams[i].name);
+		for (size_t j = 0; j < cfg->upstreams[i].nservers; j++)
+			fprintf(stderr, " %s", cfg->upstreams[i].servers[j].address);
+		fprintf(stderr, "\n");
+	}
+	fprintf(stderr, "telltale: try: curl -i http://%s/   (stop with Ctrl-C)\n",
+	        cfg->nlisteners ? cfg->listeners[0].address : "");
+}
+
+int tt_server_run(struct tt_config *cfg)
+{
+	struct server s;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	s.n = cfg->workers ? cfg->workers : 1;
+	signal(SIGPIPE, SIG_IGN);
+	r = tt_log_sink_open(&s.sink, cfg->access_log);
+	if (r < 0) {
+		fprintf(stderr, "telltale: cannot open access log %s: %s\n", cfg->access_log, strerror(-r));
+		return 1;
+	}
+	s.workers = calloc(s.n, sizeof(*s.workers));
+	if (!s.workers)
+		abort();
+	for (unsigned i = 0; i < s.n; i++)
+		worker_init(&s.workers[i], i, &s);
+	uv_loop_init(&s.loop);
+	uv_signal_init(&s.loop, &s.sigterm);
+	uv_signal_init(&s.loop, &s.sigint);
+	s.sigterm.data = s.sigint.data = &s;
+	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&s.sigint, on_signal, SIGINT);
+	if (bind_all(&s) < 0) {
+		for (unsigned i = 0; i < s.n; i++) {
+			struct tt_worker *w = &s.workers[i];
+			for (size_t j = 0; j < w->nlisteners; j++)
+				if (w->listen_fds[j] >= 0)
+					close(w->listen_fds[j]);
+			w->nlisteners = 0;
+			uv_close((uv_handle_t *)&w->stop, NULL);
+			uv_close((uv_handle_t *)&w->tick, NULL);
+			worker_fini(w);
+		}
+		uv_close((uv_handle_t *)&s.sigterm, NULL);
+		uv_close((uv_handle_t *)&s.sigint, NULL);
+		uv_run(&s.loop, UV_RUN_DEFAULT);
+		uv_loop_close(&s.loop);
+		tt_log_sink_close(&s.sink);
+		free(s.workers);
+		return 1;
+	}
+	announce(&s);
+	for (unsigned i = 0; i < s.n; i++)
+		uv_thread_create(&s.workers[i].thread, worker_main, &s.workers[i]);
+	uv_run(&s.loop, UV_RUN_DEFAULT);
+	for (unsigned i = 0; i < s.n; i++) {
+		uv_thread_join(&s.workers[i].thread);
+		worker_fini(&s.workers[i]);
+	}
+	uv_loop_close(&s.loop);
+	tt_log_sink_close(&s.sink);
+	free(s.workers);
+	fprintf(stderr, "telltale: stopped\n");
+	return 0;
+}

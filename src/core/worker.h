@@ -1,0 +1,74 @@
+/*
+ * Workers: N threads, each owning one libuv loop, its own SO_REUSEPORT
+ * listening sockets, its downstream connections, its upstream connection
+ * pools, its buffer pool and its access log buffer. Workers share only the
+ * immutable config snapshot and the log sink.
+ *
+ * tt_server_run binds every listening socket first (so an address in use is
+ * reported before anything starts), starts the workers, and waits for
+ * SIGTERM or SIGINT. Then every worker stops accepting, lets in-flight
+ * exchanges finish for up to timeouts.grace, closes every handle, and the
+ * process exits.
+ *
+ * Invariant: everything reachable from a worker is touched only by that
+ * worker's thread, except `stop` (an async handle) and the log sink (locked).
+ */
+#ifndef TT_CORE_WORKER_H
+#define TT_CORE_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "core/buf.h"
+#include "http/h1_parse.h"
+#include "obs/access_log.h"
+
+#define TT_WORKER_MAGIC 0x74747772u
+
+struct tt_conn;
+struct tt_exchange;
+struct tt_pool;
+struct tt_upstream_rt;
+
+struct tt_worker {
+	uint32_t magic;
+	unsigned id;
+	const struct tt_config *cfg; /* the server holds the reference */
+	uv_loop_t loop;
+	uv_thread_t thread;
+	uv_async_t stop;  /* sent by the main thread on SIGTERM/SIGINT */
+	uv_timer_t tick;  /* 100 ms: log flush, shutdown progress */
+	uv_tcp_t *listeners;
+	int *listen_fds; /* bound by the main thread, opened on this loop */
+	size_t nlisteners;
+
+	struct tt_bufpool bufs;
+	struct tt_h1_field *fields; /* scratch for one parse: limits.header_count */
+	struct tt_h1_limits limits;
+	struct tt_upstream_rt *ups; /* one per config upstream group */
+	size_t nups;
+
+	struct tt_conn *conns; /* every downstream connection, for shutdown */
+	size_t nconns;
+	struct tt_exchange *free_exchanges; /* recycled, so a request allocates nothing */
+
+	struct tt_log_buf log;
+	uint64_t rng[2]; /* xorshift128+ state for request ids */
+	int stopping;
+	uint64_t stop_deadline_ms; /* uv_now() value after which everything is cut */
+};
+
+/* Run telltale on this config until SIGTERM/SIGINT. Prints where it listens
+ * on stderr. Returns the process exit status (0 after a clean stop, 1 when
+ * a listener or the access log cannot be opened). */
+int tt_server_run(struct tt_config *cfg);
+
+/* A fresh 128-bit random value from the worker's generator. */
+void tt_worker_random(struct tt_worker *w, uint64_t *hi, uint64_t *lo);
+
+/* Called by a connection when it is gone, so shutdown can finish. */
+void tt_worker_conn_gone(struct tt_worker *w);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * The exchange: one request from downstream, its attempt(s) upstream, and
+ * the response streamed back, with backpressure both ways.
+ *
+ * An exchange begins when a downstream connection has a complete request
+ * head (or a head that failed to parse) and ends, freed back to the
+ * worker's list, after the last byte of the response is written and the
+ * request has been read to its end. It owns the upstream connection it
+ * uses; the downstream connection owns it.
+ *
+ * Flow: route -> server (balancer) -> pooled or new connection -> request
+ * head and body (pump) -> response head parsed strictly -> response head
+ * rewritten -> response body (pump) -> access log line.
+ *
+ * Invariant: no byte of a response reaches downstream before its head
+ * parsed without error; after the first byte is sent, a failure closes the
+ * downstream connection instead of sending a second response.
+ */
+#ifndef TT_PROXY_EXCHANGE_H
+#define TT_PROXY_EXCHANGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "http/h1_parse.h"
+#include "proxy/headers.h"
+#include "proxy/pump.h"
+
+#define TT_EXCHANGE_MAGIC 0x74746578u
+
+struct tt_conn;
+struct tt_upconn;
+struct tt_upstream_rt;
+struct tt_pool;
+
+enum tt_resp_state {
+	TT_RESP_WAIT = 0, /* no response head yet */
+	TT_RESP_BODY,     /* head sent downstream, body streaming */
+	TT_RESP_DONE      /* every response byte handed to the downstream writer */
+};
+
+struct tt_exchange {
+	uint32_t magic;
+	struct tt_conn *c;
+	struct tt_exchange *next_free;
+	struct tt_upconn *up;
+	struct tt_upstream_rt *ups;
+	struct tt_pool *pool;
+
+	char *reqhead; /* pool block: request head for the upstream */
+	uint32_t reqhead_len;
+	char *resphead; /* pool block: response head for the downstream */
+	uint32_t resphead_len;
+
+	struct tt_pump reqpump, resppump;
+
+	uint8_t resp; /* enum tt_resp_state */
+	enum tt_h1_method method_id;
+	unsigned req_done : 1;     /* request body read to its end */
+	unsigned head_sent : 1;    /* request head handed to the upstream writer */
+	unsigned resp_started : 1; /* some response byte went downstream */
+	unsigned local : 1;        /* the response is telltale's own */
+	unsigned ds_keep : 1;      /* downstream connection may stay open */
+	unsigned http10 : 1;       /* downstream spoke HTTP/1.0 */
+	unsigned up_keep : 1;      /* upstream connection may be pooled */
+	unsigned continue_sent : 1;
+	unsigned has_body : 1;     /* request has a body to stream */
+	unsigned req_sent : 1;     /* request fully written upstream */
+	unsigned resp_head_written : 1;
+	unsigned local_pending : 1; /* a local response waits for a write to drain */
+	unsigned retried : 1;
+
+	const char *method; /* slices of the request head in c->in, for the log */
+	const char *target;
+	uint32_t method_len, target_len;
+	int up_eof; /* libuv code of the upstream's end of stream, 0 = none */
+
+	int status;          /* sent downstream */
+	int upstream_status; /* received, 0 = none */
+	uint64_t bytes_in, bytes_out;
+	uint64_t t_start_ns, t_connect_start_ns, t_sent_ns;
+	double connect_ms, head_ms; /* < 0 = not measured */
+	uint64_t wall_ms;
+	int attempts;
+	int reused;
+	const char *error; /* static token */
+	char request_id[TT_REQUEST_ID_MAX + 1];
+};
+
+/* A complete request head, parsed into req, is at the start of c->in
+ * (length c->head_len): run the exchange. req's fields live in the
+ * worker's scratch array and are only read during this call. */
+void tt_exchange_start(struct tt_conn *c, const struct tt_h1_head *req);
+
+/* The head at the start of c->in is invalid (or too large): answer status
+ * with a local response, log the error token, and close afterwards. */
+void tt_exchange_reject(struct tt_conn *c, int status, const char *error);
+
+/* The downstream sent more bytes while the exchange is reading the body. */
+void tt_exchange_on_ds_data(struct tt_exchange *ex);
+/* A queued downstream write completed (status < 0: failed). */
+void tt_exchange_on_ds_written(struct tt_exchange *ex, int status);
+/* The downstream closed or failed (err is a libuv code: UV_EOF for a
+ * clean end of stream). */
+void tt_exchange_on_ds_eof(struct tt_exchange *ex, int err);
+/* The downstream timer fired during the exchange (body idle timeout). */
+void tt_exchange_on_ds_timeout(struct tt_exchange *ex);
+/* Cut the exchange at once (shutdown past the grace period). */
+void tt_exchange_abort(struct tt_exchange *ex);
+
+#endif

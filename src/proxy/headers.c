@@ -1,0 +1,345 @@
+/*
+ * Head builders: see headers.h. Every builder writes through a tt_wbuf and
+ * fails as a whole when the result does not fit.
+ */
+#include "proxy/headers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void tt_wbuf_init(struct tt_wbuf *w, char *p, size_t cap)
+{
+	w->p = p;
+	w->len = 0;
+	w->cap = cap;
+	w->over = 0;
+}
+
+void tt_wbuf_put(struct tt_wbuf *w, const char *s, size_t n)
+{
+	if (w->over || n > w->cap - w->len) {
+		w->over = 1;
+		return;
+	}
+	memcpy(w->p + w->len, s, n);
+	w->len += n;
+}
+
+void tt_wbuf_str(struct tt_wbuf *w, const char *s)
+{
+	tt_wbuf_put(w, s, strlen(s));
+}
+
+void tt_wbuf_u64(struct tt_wbuf *w, uint64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
+	tt_wbuf_put(w, tmp, (size_t)n);
+}
+
+static void put_field(struct tt_wbuf *w, const struct tt_h1_field *f)
+{
+	tt_wbuf_put(w, f->name, f->name_len);
+	tt_wbuf_put(w, ": ", 2);
+	tt_wbuf_put(w, f->value, f->value_len);
+	tt_wbuf_put(w, "\r\n", 2);
+}
+
+/* RFC 9110 section 7.6.1 plus the pre-standard Keep-Alive and
+ * Proxy-Connection. Content-Length is not hop-by-hop but telltale always
+ * writes its own framing, so it is dropped here too and re-added. */
+static const char *const hop_fields[] = {"connection", "keep-alive", "proxy-connection", "te",
+                                         "trailer",    "transfer-encoding", "upgrade", NULL};
+
+static int named_in_connection(const struct tt_h1_head *h, const struct tt_h1_field *f)
+{
+	for (size_t i = 0; i < h->nfields; i++) {
+		const struct tt_h1_field *c = &h->fields[i];
+		if (!tt_h1_name_eq(c->name, c->name_len, "connection"))
+			continue;
+		size_t pos = 0, n;
+		const char *e;
+		while (tt_h1_list_next(c->value, c->value_len, &pos, &e, &n))
+			if (n == f->name_len && strncasecmp(e, f->name, n) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+static int is_hop(const struct tt_h1_head *h, const struct tt_h1_field *f)
+{
+	for (const char *const *n = hop_fields; *n; n++)
+		if (tt_h1_name_eq(f->name, f->name_len, *n))
+			return 1;
+	return named_in_connection(h, f);
+}
+
+static int is_one_of(const struct tt_h1_field *f, const char *const *names)
+{
+	for (; *names; names++)
+		if (tt_h1_name_eq(f->name, f->name_len, *names))
+			return 1;
+	return 0;
+}
+
+int tt_hdr_effective_target(const struct tt_h1_head *req, const char **host, size_t *host_len,
+                            const char **path, size_t *path_len)
+{
+	const char *t = req->target;
+	size_t n = req->target_len, skip;
+
+	*host = req->host;
+	*host_len = req->host ? req->host_len : 0;
+	*path = t;
+	*path_len = n;
+	if (n == 0 || t[0] == '/' || (n == 1 && t[0] == '*'))
+		return 0;
+	if (n > 7 && strncasecmp(t, "http://", 7) == 0)
+		skip = 7;
+	else if (n > 8 && strncasecmp(t, "https://", 8) == 0)
+		skip = 8;
+	else
+		return req->method_id == TT_METHOD_CONNECT ? 0 : -1;
+	/* RFC 9112 section 3.2.2: the authority of an absolute-form target
+	 * replaces Host. */
+	size_t end = skip;
+	while (end < n && t[end] != '/' && t[end] != '?' && t[end] != '#')
+		end++;
+	if (end == skip || memchr(t + skip, '@', end - skip))
+		return -1;
+	*host = t + skip;
+	*host_len = end - skip;
+	if (end == n || t[end] != '/') {
+		/* "http://h?q" has an empty path: send "/" then the query. */
+		*path = end == n ? "/" : t + end;
+		*path_len = end == n ? 1 : n - end;
+		return end == n ? 0 : -1;
+	}
+	*path = t + end;
+	*path_len = n - end;
+	return 0;
+}
+
+static int id_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+	       c == '_' || c == ':' || c == '-';
+}
+
+void tt_hdr_request_id(const struct tt_h1_head *req, int trusted, uint64_t gen_hi, uint64_t gen_lo,
+                       char *out)
+{
+	const struct tt_h1_field *f = trusted ? tt_h1_find(req, "x-request-id") : NULL;
+	if (f && f->value_len > 0 && f->value_len <= TT_REQUEST_ID_MAX) {
+		size_t i;
+		for (i = 0; i < f->value_len && id_char_ok(f->value[i]); i++)
+			;
+		if (i == f->value_len) {
+			memcpy(out, f->value, f->value_len);
+			out[f->value_len] = 0;
+			return;
+		}
+	}
+	snprintf(out, TT_REQUEST_ID_MAX + 1, "%016llx%016llx", (unsigned long long)gen_hi,
+	         (unsigned long long)gen_lo);
+}
+
+/* Join every field of one name into one list value, then append ours. */
+static void put_joined(struct tt_wbuf *w, const struct tt_h1_head *req, const char *lname,
+                       const char *display, int keep_incoming, const char *ours, size_t ours_len)
+{
+	int first = 1;
+	tt_wbuf_str(w, display);
+	tt_wbuf_put(w, ": ", 2);
+	for (size_t i = 0; keep_incoming && i < req->nfields; i++) {
+		const struct tt_h1_field *f = &req->fields[i];
+		if (!tt_h1_name_eq(f->name, f->name_len, lname) || f->value_len == 0)
+			continue;
+		if (!first)
+			tt_wbuf_put(w, ", ", 2);
+		tt_wbuf_put(w, f->value, f->value_len);
+		first = 0;
+	}
+	if (!first)
+		tt_wbuf_put(w, ", ", 2);
+	tt_wbuf_put(w, ours, ours_len);
+	tt_wbuf_put(w, "\r\n", 2);
+}
+
+/* Keep an incoming single-valued field from a trusted downstream, else
+ * write ours. */
+static void put_kept(struct tt_wbuf *w, const struct tt_h1_head *req, const char *lname,
+                     const char *display, int trusted, const char *ours, size_t ours_len)
+{
+	const struct tt_h1_field *f = trusted ? tt_h1_find(req, lname) : NULL;
+	if (f) {
+		ours = f->value;
+		ours_len = f->value_len;
+	}
+	if (ours_len == 0)
+		return;
+	tt_wbuf_str(w, display);
+	tt_wbuf_put(w, ": ", 2);
+	tt_wbuf_put(w, ours, ours_len);
+	tt_wbuf_put(w, "\r\n", 2);
+}
+
+static void put_forwarding(struct tt_wbuf *w, const struct tt_h1_head *req,
+                           const struct tt_hdr_request_ctx *c)
+{
+	char fwd[512];
+	size_t ip_len = strlen(c->peer_ip);
+	int n;
+
+	put_joined(w, req, "x-forwarded-for", "X-Forwarded-For", c->trusted, c->peer_ip, ip_len);
+	put_kept(w, req, "x-forwarded-proto", "X-Forwarded-Proto", c->trusted, "http", 4);
+	put_kept(w, req, "x-forwarded-host", "X-Forwarded-Host", c->trusted, c->host, c->host_len);
+	/* RFC 7239 section 6: IPv6 nodes are quoted and bracketed. */
+	if (c->peer_v6)
+		n = snprintf(fwd, sizeof(fwd), "for=\"[%s]\"", c->peer_ip);
+	else
+		n = snprintf(fwd, sizeof(fwd), "for=%s", c->peer_ip);
+	if (c->host_len && c->host_len < 256 && !memchr(c->host, '"', c->host_len) &&
+	    !memchr(c->host, '\\', c->host_len))
+		n += snprintf(fwd + n, sizeof(fwd) - (size_t)n, ";host=\"%.*s\"", (int)c->host_len, c->host);
+	n += snprintf(fwd + n, sizeof(fwd) - (size_t)n, ";proto=http");
+	put_joined(w, req, "forwarded", "Forwarded", c->trusted, fwd, (size_t)n);
+}
+
+static const char *const request_dropped[] = {"content-length", "expect", "x-forwarded-for",
+                                              "x-forwarded-proto", "x-forwarded-host", "forwarded",
+                                              "x-request-id", "host", NULL};
+
+ssize_t tt_hdr_upstream_request(char *out, size_t cap, const struct tt_h1_head *req,
+                                const struct tt_hdr_request_ctx *c, enum tt_h1_framing framing,
+                                uint64_t content_length)
+{
+	struct tt_wbuf w;
+	tt_wbuf_init(&w, out, cap);
+	tt_wbuf_put(&w, req->method, req->method_len);
+	tt_wbuf_put(&w, " ", 1);
+	tt_wbuf_put(&w, c->path, c->path_len);
+	tt_wbuf_put(&w, " HTTP/1.1\r\nHost: ", 17);
+	if (c->host_len)
+		tt_wbuf_put(&w, c->host, c->host_len);
+	else
+		tt_wbuf_str(&w, c->upstream_host);
+	tt_wbuf_put(&w, "\r\n", 2);
+	for (size_t i = 0; i < req->nfields; i++) {
+		const struct tt_h1_field *f = &req->fields[i];
+		if (is_hop(req, f) || is_one_of(f, request_dropped))
+			continue;
+		put_field(&w, f);
+	}
+	tt_wbuf_str(&w, req->version_minor ? "Via: 1.1 " : "Via: 1.0 ");
+	tt_wbuf_str(&w, c->proxy_name);
+	tt_wbuf_put(&w, "\r\n", 2);
+	put_forwarding(&w, req, c);
+	tt_wbuf_str(&w, "X-Request-Id: ");
+	tt_wbuf_str(&w, c->request_id);
+	tt_wbuf_put(&w, "\r\n", 2);
+	if (framing == TT_H1_BODY_LENGTH) {
+		tt_wbuf_str(&w, "Content-Length: ");
+		tt_wbuf_u64(&w, content_length);
+		tt_wbuf_put(&w, "\r\n", 2);
+	} else if (framing == TT_H1_BODY_CHUNKED) {
+		tt_wbuf_str(&w, "Transfer-Encoding: chunked\r\n");
+	}
+	if (c->close_upstream)
+		tt_wbuf_str(&w, "Connection: close\r\n");
+	tt_wbuf_put(&w, "\r\n", 2);
+	return w.over ? -1 : (ssize_t)w.len;
+}
+
+static const char *const response_dropped[] = {"content-length", "x-request-id", NULL};
+
+ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_head *resp,
+                                   const struct tt_hdr_response_ctx *c)
+{
+	struct tt_wbuf w;
+	tt_wbuf_init(&w, out, cap);
+	tt_wbuf_str(&w, "HTTP/1.1 ");
+	tt_wbuf_u64(&w, (uint64_t)resp->status);
+	tt_wbuf_put(&w, " ", 1);
+	tt_wbuf_put(&w, resp->reason, resp->reason_len);
+	tt_wbuf_put(&w, "\r\n", 2);
+	for (size_t i = 0; i < resp->nfields; i++) {
+		const struct tt_h1_field *f = &resp->fields[i];
+		if (is_hop(resp, f))
+			continue;
+		/* A response without a body (HEAD, 304) keeps the
+		 * Content-Length that describes the representation. */
+		if (is_one_of(f, response_dropped) &&
+		    !(c->framing == TT_H1_BODY_NONE && tt_h1_name_eq(f->name, f->name_len, "content-length")))
+			continue;
+		put_field(&w, f);
+	}
+	tt_wbuf_str(&w, resp->version_minor ? "Via: 1.1 " : "Via: 1.0 ");
+	tt_wbuf_str(&w, c->proxy_name);
+	tt_wbuf_str(&w, "\r\nX-Request-Id: ");
+	tt_wbuf_str(&w, c->request_id);
+	tt_wbuf_put(&w, "\r\n", 2);
+	if (c->framing == TT_H1_BODY_LENGTH) {
+		tt_wbuf_str(&w, "Content-Length: ");
+		tt_wbuf_u64(&w, c->content_length);
+		tt_wbuf_put(&w, "\r\n", 2);
+	} else if (c->framing == TT_H1_BODY_CHUNKED) {
+		tt_wbuf_str(&w, "Transfer-Encoding: chunked\r\n");
+	}
+	if (!c->keep_alive)
+		tt_wbuf_str(&w, "Connection: close\r\n");
+	else if (c->http10_downstream)
+		tt_wbuf_str(&w, "Connection: keep-alive\r\n");
+	tt_wbuf_put(&w, "\r\n", 2);
+	return w.over ? -1 : (ssize_t)w.len;
+}
+
+ssize_t tt_hdr_local_response(char *out, size_t cap, int status, const char *body,
+                              const char *request_id, int keep_alive, int head_only)
+{
+	struct tt_wbuf w;
+	size_t blen = strlen(body);
+	tt_wbuf_init(&w, out, cap);
+	tt_wbuf_str(&w, "HTTP/1.1 ");
+	tt_wbuf_u64(&w, (uint64_t)status);
+	tt_wbuf_put(&w, " ", 1);
+	tt_wbuf_str(&w, tt_hdr_reason(status));
+	tt_wbuf_str(&w, "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
+	tt_wbuf_u64(&w, blen);
+	tt_wbuf_str(&w, "\r\nCache-Control: no-store\r\n");
+	if (request_id && request_id[0]) {
+		tt_wbuf_str(&w, "X-Request-Id: ");
+		tt_wbuf_str(&w, request_id);
+		tt_wbuf_put(&w, "\r\n", 2);
+	}
+	if (!keep_alive)
+		tt_wbuf_str(&w, "Connection: close\r\n");
+	tt_wbuf_put(&w, "\r\n", 2);
+	if (!head_only)
+		tt_wbuf_put(&w, body, blen);
+	return w.over ? -1 : (ssize_t)w.len;
+}
+
+const char *tt_hdr_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "";
+	}
+}

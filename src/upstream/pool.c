@@ -1,0 +1,215 @@
+/*
+ * Upstream connections and keep-alive pools: see pool.h.
+ */
+#include "upstream/pool.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/worker.h"
+#include "net/addr.h"
+
+static void pool_init(struct tt_pool *p, struct tt_worker *w, const struct tt_cfg_upstream *g,
+                      const struct tt_cfg_server *s)
+{
+	memset(p, 0, sizeof(*p));
+	p->w = w;
+	p->group = g;
+	p->server = s;
+	tt_addr_format((const struct sockaddr *)&s->addr, p->addr, sizeof(p->addr));
+}
+
+void tt_upstream_rt_init(struct tt_upstream_rt *u, struct tt_worker *w,
+                         const struct tt_cfg_upstream *cfg)
+{
+	u->cfg = cfg;
+	u->weights = calloc(cfg->nservers, sizeof(*u->weights));
+	u->pools = calloc(cfg->nservers, sizeof(*u->pools));
+	if (!u->weights || !u->pools)
+		abort();
+	for (size_t i = 0; i < cfg->nservers; i++) {
+		u->weights[i] = cfg->servers[i].weight ? cfg->servers[i].weight : 1;
+		pool_init(&u->pools[i], w, cfg, &cfg->servers[i]);
+	}
+	tt_balancer_init(&u->bal, u->weights, cfg->nservers);
+	/* Workers start at different points of the rotation. */
+	for (unsigned i = 0; i < w->id % (cfg->nservers ? cfg->nservers : 1); i++)
+		tt_balancer_pick(&u->bal);
+}
+
+void tt_upstream_rt_close_idle(struct tt_upstream_rt *u)
+{
+	for (size_t i = 0; i < u->cfg->nservers; i++)
+		while (u->pools[i].idle)
+			tt_upconn_close(u->pools[i].idle);
+}
+
+void tt_upstream_rt_fini(struct tt_upstream_rt *u)
+{
+	tt_upstream_rt_close_idle(u);
+	tt_balancer_fini(&u->bal);
+	free(u->weights);
+	free(u->pools);
+	u->weights = NULL;
+	u->pools = NULL;
+}
+
+static void unlink_idle(struct tt_upconn *u)
+{
+	struct tt_pool *p = u->pool;
+	if (u->prev)
+		u->prev->next = u->next;
+	else if (p->idle == u)
+		p->idle = u->next;
+	else
+		return; /* not on the list */
+	if (u->next)
+		u->next->prev = u->prev;
+	u->prev = u->next = NULL;
+	p->nidle--;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct tt_upconn *u = h->data;
+	if (--u->handles == 0) {
+		u->pool->nlive--;
+		u->magic = 0;
+		free(u);
+	}
+}
+
+void tt_upconn_close(struct tt_upconn *u)
+{
+	if (u->closing)
+		return;
+	u->closing = 1;
+	unlink_idle(u);
+	u->ex = NULL;
+	tt_bufpool_put(&u->pool->w->bufs, &u->in.data);
+	uv_close((uv_handle_t *)&u->tcp, on_handle_closed);
+	uv_close((uv_handle_t *)&u->timer, on_handle_closed);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct tt_upconn *u = h->data;
+	struct tt_bufpool *bp = &u->pool->w->bufs;
+	if (!u->in.data) {
+		u->in.data = tt_bufpool_get(bp);
+		u->in.off = u->in.len = 0;
+	}
+	buf->base = u->in.data + u->in.len;
+	buf->len = bp->block_bytes - u->in.len;
+}
+
+void tt_upconn_read_start(struct tt_upconn *u, uv_read_cb cb)
+{
+	if (u->reading || u->closing)
+		return;
+	u->reading = 1;
+	uv_read_start((uv_stream_t *)&u->tcp, on_alloc, cb);
+}
+
+void tt_upconn_read_stop(struct tt_upconn *u)
+{
+	if (!u->reading)
+		return;
+	u->reading = 0;
+	uv_read_stop((uv_stream_t *)&u->tcp);
+}
+
+/* An idle connection: any byte or end of stream means it is unusable. */
+static void on_idle_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct tt_upconn *u = s->data;
+	if (nread == 0)
+		return;
+	tt_upconn_close(u);
+}
+
+static void on_idle_timeout(uv_timer_t *t)
+{
+	tt_upconn_close(t->data);
+}
+
+/* RFC 9112 section 9.3: a connection may be closed at any time; probe it
+ * just before reuse so that a close already queued is not met mid-request. */
+static int still_open(struct tt_upconn *u)
+{
+	uv_os_fd_t fd;
+	char b;
+	if (uv_fileno((uv_handle_t *)&u->tcp, &fd) != 0)
+		return 0;
+	ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+struct tt_upconn *tt_pool_take(struct tt_pool *p, struct tt_exchange *ex)
+{
+	while (p->idle) {
+		struct tt_upconn *u = p->idle;
+		unlink_idle(u);
+		if (!still_open(u)) {
+			tt_upconn_close(u);
+			continue;
+		}
+		tt_upconn_read_stop(u);
+		uv_timer_stop(&u->timer);
+		u->ex = ex;
+		u->reused = 1;
+		return u;
+	}
+	return NULL;
+}
+
+struct tt_upconn *tt_upconn_connect(struct tt_pool *p, struct tt_exchange *ex, uv_connect_cb cb,
+                                    int *err)
+{
+	struct tt_upconn *u = calloc(1, sizeof(*u));
+	if (!u)
+		abort();
+	u->magic = TT_UPCONN_MAGIC;
+	u->pool = p;
+	u->ex = ex;
+	uv_tcp_init(&p->w->loop, &u->tcp);
+	uv_timer_init(&p->w->loop, &u->timer);
+	u->tcp.data = u->timer.data = u->creq.data = u->wreq.data = u;
+	u->handles = 2;
+	p->nlive++;
+	uv_tcp_nodelay(&u->tcp, 1);
+	*err = uv_tcp_connect(&u->creq, &u->tcp, (const struct sockaddr *)&p->server->addr, cb);
+	if (*err) {
+		tt_upconn_close(u);
+		return NULL;
+	}
+	return u;
+}
+
+void tt_pool_give(struct tt_upconn *u)
+{
+	struct tt_pool *p = u->pool;
+	u->ex = NULL;
+	if (u->closing)
+		return;
+	if (p->w->stopping || p->nidle >= p->group->keepalive_max_idle || u->in.len != u->in.off) {
+		tt_upconn_close(u);
+		return;
+	}
+	tt_bufpool_put(&p->w->bufs, &u->in.data);
+	u->in.off = u->in.len = 0;
+	u->next = p->idle;
+	u->prev = NULL;
+	if (p->idle)
+		p->idle->prev = u;
+	p->idle = u;
+	p->nidle++;
+	tt_upconn_read_stop(u);
+	tt_upconn_read_start(u, on_idle_read);
+	uv_timer_start(&u->timer, on_idle_timeout, p->group->keepalive_idle_timeout_ms, 0);
+}

@@ -1,0 +1,99 @@
+/*
+ * Upstream connections and, per worker and per server, the pool of idle
+ * keep-alive ones.
+ *
+ * An idle pooled connection keeps reading: if the upstream closes it or
+ * sends anything, the connection is closed and leaves the pool at once.
+ * Just before reuse it is probed with a non-blocking MSG_PEEK, which catches
+ * a close that arrived after the loop's last poll (the keep-alive race).
+ * Idle connections hold no buffer block and expire after the group's
+ * keepalive idle_timeout.
+ *
+ * Invariant: a connection is in exactly one of: connecting/active (ex set),
+ * idle (on its pool's list, ex NULL), closing (neither).
+ */
+#ifndef TT_UPSTREAM_POOL_H
+#define TT_UPSTREAM_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "core/buf.h"
+#include "upstream/balancer.h"
+
+#define TT_UPCONN_MAGIC 0x7474756cu
+
+struct tt_worker;
+struct tt_exchange;
+
+struct tt_pool {
+	struct tt_worker *w;
+	const struct tt_cfg_upstream *group;
+	const struct tt_cfg_server *server;
+	struct tt_upconn *idle; /* most recently used first */
+	size_t nidle;
+	size_t nlive; /* every open connection of this pool */
+	char addr[64]; /* "ip:port" text, for logs */
+};
+
+/* The per-worker state of one upstream group. */
+struct tt_upstream_rt {
+	const struct tt_cfg_upstream *cfg;
+	struct tt_balancer bal;
+	uint32_t *weights;
+	struct tt_pool *pools; /* one per server */
+};
+
+struct tt_upconn {
+	uint32_t magic;
+	struct tt_pool *pool;
+	struct tt_exchange *ex; /* the exchange using it; NULL when idle */
+	uv_tcp_t tcp;
+	uv_timer_t timer; /* connect, head, idle-read, pool idle timeouts */
+	uv_connect_t creq;
+	uv_write_t wreq;
+	struct tt_upconn *prev, *next; /* idle list */
+	struct tt_buf in;
+	uint8_t handles; /* open handles; freed at 0 */
+	unsigned connected : 1;
+	unsigned closing : 1;
+	unsigned reused : 1;
+	unsigned reading : 1;
+	unsigned writing : 1;
+};
+
+void tt_upstream_rt_init(struct tt_upstream_rt *u, struct tt_worker *w,
+                         const struct tt_cfg_upstream *cfg);
+/* Close every idle connection and free the state. Active ones must be gone. */
+void tt_upstream_rt_fini(struct tt_upstream_rt *u);
+/* Close idle connections only (shutdown). */
+void tt_upstream_rt_close_idle(struct tt_upstream_rt *u);
+
+/*
+ * An idle connection that passed the liveness probe, now owned by ex, or
+ * NULL. Its read and timer callbacks are the exchange's from here on.
+ */
+struct tt_upconn *tt_pool_take(struct tt_pool *p, struct tt_exchange *ex);
+
+/*
+ * Start a new connection for ex. Returns NULL (and *err a libuv code) when
+ * the connect cannot even start. cb runs when connected or failed.
+ */
+struct tt_upconn *tt_upconn_connect(struct tt_pool *p, struct tt_exchange *ex, uv_connect_cb cb,
+                                    int *err);
+
+/* Give a connection whose exchange ended cleanly back to its pool (or close
+ * it when the pool is full or the worker is stopping). */
+void tt_pool_give(struct tt_upconn *u);
+
+/* Close a connection (idempotent, asynchronous: freed in the close
+ * callbacks). It leaves its pool and forgets its exchange. */
+void tt_upconn_close(struct tt_upconn *u);
+
+/* Read and release helpers used by the exchange. */
+void tt_upconn_read_start(struct tt_upconn *u, uv_read_cb cb);
+void tt_upconn_read_stop(struct tt_upconn *u);
+
+#endif
