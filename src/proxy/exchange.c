@@ -330,6 +330,7 @@ static const char *connect_error(int status)
 static void on_up_ready(struct tt_exchange *ex)
 {
 	ex->up->ex = ex;
+	up_timer_arm(ex, 0); /* only the total timeout while the request is sent */
 	tt_upconn_read_start(ex->up, on_up_read);
 	pump_request(ex);
 }
@@ -377,24 +378,48 @@ static void attempt_start(struct tt_exchange *ex, int fresh)
 	up_timer_arm(ex, ex->c->w->cfg->timeouts.upstream_connect_ms);
 }
 
+/* Milliseconds left of timeouts.total, or 0 when it is off. At least 1
+ * once it is on, so a timer still fires. */
+static uint64_t total_left_ms(struct tt_exchange *ex)
+{
+	uint64_t total = ex->c->w->cfg->timeouts.total_ms;
+	uint64_t spent = (uv_hrtime() - ex->t_start_ns) / 1000000;
+	if (!total)
+		return 0;
+	return spent >= total ? 1 : total - spent;
+}
+
 static void on_up_timer(uv_timer_t *t)
 {
 	struct tt_upconn *u = t->data;
 	struct tt_exchange *ex = u->ex;
+	uint64_t total = ex ? ex->c->w->cfg->timeouts.total_ms : 0;
 	if (!ex)
 		return;
-	if (!u->connected)
+	if (total && (uv_hrtime() - ex->t_start_ns) / 1000000 >= total) {
+		if (ex->resp_started)
+			abort_midstream(ex, "total_timeout");
+		else
+			fail_upstream(ex, 504, "total_timeout");
+	} else if (!u->connected) {
 		fail_upstream(ex, 504, "upstream_connect_timeout");
-	else if (ex->resp == TT_RESP_WAIT)
+	} else if (ex->resp == TT_RESP_WAIT) {
 		fail_upstream(ex, 504, "upstream_timeout");
-	else
+	} else {
 		abort_midstream(ex, "upstream_idle_timeout");
+	}
 }
 
+/* Arm the upstream timer for a phase timeout (0 = none), capped by what
+ * is left of the total timeout. */
 static void up_timer_arm(struct tt_exchange *ex, uint64_t ms)
 {
+	uint64_t left;
 	if (!ex->up)
 		return;
+	left = total_left_ms(ex);
+	if (left && (!ms || left < ms))
+		ms = left;
 	if (ms)
 		uv_timer_start(&ex->up->timer, on_up_timer, ms, 0);
 	else

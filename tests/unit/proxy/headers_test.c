@@ -1,0 +1,187 @@
+/*
+ * Head builders: hop-by-hop removal, Via, forwarding fields with and
+ * without trust, request ids, framing written by telltale alone.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "proxy/headers.h"
+
+static struct tt_h1_field fields[64];
+static const struct tt_h1_limits lim = {16384, 8192, 8192, 64};
+static char out[16384];
+
+static struct tt_h1_head parse_req(const char *raw)
+{
+	struct tt_h1_head h;
+	memset(&h, 0, sizeof(h));
+	h.fields = fields;
+	ssize_t n = tt_h1_parse_request(raw, strlen(raw), &lim, &h);
+	cr_assert_gt(n, 0, "test head must parse: %s", raw);
+	return h;
+}
+
+static struct tt_hdr_request_ctx ctx_for(const struct tt_h1_head *h, int trusted)
+{
+	struct tt_hdr_request_ctx c = {0};
+	tt_hdr_effective_target(h, &c.host, &c.host_len, &c.path, &c.path_len);
+	c.peer_ip = "192.0.2.7";
+	c.trusted = trusted;
+	c.request_id = "0123456789abcdef0123456789abcdef";
+	c.proxy_name = "telltale";
+	c.upstream_host = "127.0.0.1:8000";
+	return c;
+}
+
+static const char *build(const char *raw, int trusted)
+{
+	struct tt_h1_head h = parse_req(raw);
+	struct tt_hdr_request_ctx c = ctx_for(&h, trusted);
+	ssize_t n = tt_hdr_upstream_request(out, sizeof(out), &h, &c, h.framing, h.content_length);
+	cr_assert_gt(n, 0);
+	out[n] = 0;
+	return out;
+}
+
+Test(headers, hop_by_hop_and_connection_named_fields_are_removed)
+{
+	const char *o = build("GET /a HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Secret\r\n"
+	                      "X-Secret: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n"
+	                      "Proxy-Connection: x\r\nUpgrade: websocket\r\nX-Keep: yes\r\n\r\n",
+	                      1);
+	cr_assert(strstr(o, "GET /a HTTP/1.1\r\nHost: h\r\n") == o, "%s", o);
+	cr_assert_null(strstr(o, "X-Secret"));
+	cr_assert_null(strstr(o, "Keep-Alive"));
+	cr_assert_null(strstr(o, "TE:"));
+	cr_assert_null(strstr(o, "Proxy-Connection"));
+	cr_assert_null(strstr(o, "Upgrade"));
+	cr_assert_null(strstr(o, "Connection"));
+	cr_assert(strstr(o, "X-Keep: yes\r\n"));
+	cr_assert(strstr(o, "Via: 1.1 telltale\r\n"));
+	cr_assert(strstr(o, "\r\n\r\n") == o + strlen(o) - 4);
+}
+
+Test(headers, untrusted_forwarding_fields_are_replaced)
+{
+	const char *o = build("GET / HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-For: 6.6.6.6\r\n"
+	                      "X-Request-Id: evil\r\nForwarded: for=6.6.6.6\r\n"
+	                      "X-Forwarded-Proto: https\r\n\r\n",
+	                      0);
+	cr_assert(strstr(o, "X-Forwarded-For: 192.0.2.7\r\n"), "%s", o);
+	cr_assert(strstr(o, "X-Forwarded-Proto: http\r\n"));
+	cr_assert(strstr(o, "X-Forwarded-Host: example.com\r\n"));
+	cr_assert(strstr(o, "Forwarded: for=192.0.2.7;host=\"example.com\";proto=http\r\n"), "%s", o);
+	cr_assert_null(strstr(o, "6.6.6.6"));
+	cr_assert_null(strstr(o, "evil"));
+	cr_assert(strstr(o, "X-Request-Id: 0123456789abcdef0123456789abcdef\r\n"));
+}
+
+Test(headers, trusted_forwarding_fields_are_extended)
+{
+	const char *o = build("GET / HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-For: 6.6.6.6\r\n"
+	                      "X-Forwarded-For: 7.7.7.7\r\nForwarded: for=6.6.6.6\r\n"
+	                      "X-Forwarded-Proto: https\r\n\r\n",
+	                      1);
+	cr_assert(strstr(o, "X-Forwarded-For: 6.6.6.6, 7.7.7.7, 192.0.2.7\r\n"), "%s", o);
+	cr_assert(strstr(o, "X-Forwarded-Proto: https\r\n"));
+	cr_assert(strstr(o, "Forwarded: for=6.6.6.6, for=192.0.2.7;"), "%s", o);
+}
+
+Test(headers, framing_is_rewritten_not_copied)
+{
+	const char *o = build("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 1);
+	cr_assert(strstr(o, "Transfer-Encoding: chunked\r\n"));
+	cr_assert_null(strstr(o, "Content-Length"));
+	o = build("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", 1);
+	cr_assert(strstr(o, "Content-Length: 5\r\n"));
+	cr_assert_null(strstr(o, "Expect"));
+}
+
+Test(headers, absolute_form_target_becomes_origin_form_with_its_host)
+{
+	const char *o = build("GET http://Example.COM:81/p?q=1 HTTP/1.1\r\nHost: example.com:81\r\n\r\n", 1);
+	cr_assert(strstr(o, "GET /p?q=1 HTTP/1.1\r\nHost: Example.COM:81\r\n") == o, "%s", o);
+	o = build("GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n", 1);
+	cr_assert(strstr(o, "GET / HTTP/1.1\r\n") == o, "%s", o);
+}
+
+Test(headers, http10_without_host_gets_upstream_address_and_via_1_0)
+{
+	const char *o = build("GET / HTTP/1.0\r\n\r\n", 1);
+	cr_assert(strstr(o, "Host: 127.0.0.1:8000\r\n"), "%s", o);
+	cr_assert(strstr(o, "Via: 1.0 telltale\r\n"));
+	cr_assert_null(strstr(o, "X-Forwarded-Host"));
+}
+
+Test(headers, request_id_kept_only_when_trusted_and_well_formed)
+{
+	char id[TT_REQUEST_ID_MAX + 1];
+	struct tt_h1_head h = parse_req("GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: abc-123\r\n\r\n");
+	tt_hdr_request_id(&h, 1, 1, 2, id);
+	cr_assert_str_eq(id, "abc-123");
+	tt_hdr_request_id(&h, 0, 1, 2, id);
+	cr_assert_str_eq(id, "00000000000000010000000000000002");
+	h = parse_req("GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: a b\r\n\r\n");
+	tt_hdr_request_id(&h, 1, 1, 2, id);
+	cr_assert_eq(strlen(id), 32);
+}
+
+Test(headers, response_head_drops_hop_fields_and_sets_framing)
+{
+	struct tt_h1_head r;
+	const char *raw = "HTTP/1.1 200 OK\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\n"
+	                  "Transfer-Encoding: chunked\r\nX-Request-Id: up\r\nServer: app\r\n\r\n";
+	memset(&r, 0, sizeof(r));
+	r.fields = fields;
+	cr_assert_gt(tt_h1_parse_response(raw, strlen(raw), TT_METHOD_GET, &lim, &r), 0);
+	struct tt_hdr_response_ctx c = {.request_id = "rid", .proxy_name = "telltale",
+	                                .framing = TT_H1_BODY_CHUNKED, .keep_alive = 1};
+	ssize_t n = tt_hdr_downstream_response(out, sizeof(out), &r, &c);
+	cr_assert_gt(n, 0);
+	out[n] = 0;
+	cr_assert(strstr(out, "HTTP/1.1 200 OK\r\n") == out);
+	cr_assert_null(strstr(out, "X-Hop"));
+	cr_assert_null(strstr(out, "Connection"));
+	cr_assert_null(strstr(out, "X-Request-Id: up"));
+	cr_assert(strstr(out, "X-Request-Id: rid\r\n"));
+	cr_assert(strstr(out, "Server: app\r\n"));
+	cr_assert(strstr(out, "Transfer-Encoding: chunked\r\n"));
+	c.framing = TT_H1_BODY_CLOSE;
+	c.keep_alive = 0;
+	n = tt_hdr_downstream_response(out, sizeof(out), &r, &c);
+	out[n] = 0;
+	cr_assert(strstr(out, "Connection: close\r\n"));
+	cr_assert_null(strstr(out, "Transfer-Encoding"));
+}
+
+Test(headers, head_response_keeps_content_length)
+{
+	struct tt_h1_head r;
+	const char *raw = "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n";
+	memset(&r, 0, sizeof(r));
+	r.fields = fields;
+	cr_assert_gt(tt_h1_parse_response(raw, strlen(raw), TT_METHOD_HEAD, &lim, &r), 0);
+	cr_assert_eq(r.framing, TT_H1_BODY_NONE);
+	struct tt_hdr_response_ctx c = {.request_id = "rid", .proxy_name = "telltale",
+	                                .framing = TT_H1_BODY_NONE, .keep_alive = 1};
+	ssize_t n = tt_hdr_downstream_response(out, sizeof(out), &r, &c);
+	out[n] = 0;
+	cr_assert(strstr(out, "Content-Length: 1234\r\n"), "%s", out);
+}
+
+Test(headers, result_that_does_not_fit_fails_whole)
+{
+	struct tt_h1_head h = parse_req("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+	struct tt_hdr_request_ctx c = ctx_for(&h, 1);
+	cr_assert_eq(tt_hdr_upstream_request(out, 20, &h, &c, h.framing, 0), -1);
+	cr_assert_eq(tt_hdr_local_response(out, 10, 502, "x", "id", 0, 0), -1);
+}
+
+Test(headers, local_response_to_head_has_no_body)
+{
+	ssize_t n = tt_hdr_local_response(out, sizeof(out), 404, "nothing here\n", "id", 1, 1);
+	out[n] = 0;
+	cr_assert(strstr(out, "HTTP/1.1 404 Not Found\r\n") == out);
+	cr_assert(strstr(out, "Content-Length: 13\r\n"));
+	cr_assert(strstr(out, "\r\n\r\n") == out + n - 4);
+}
