@@ -36,30 +36,42 @@ all: build/telltale
 deps:
 	@scripts/install-deps
 
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
+
 build/telltale: $(REL_OBJ)
-	$(CC) $(CFLAGS_REL) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_REL) -o $@ $^ $(LDLIBS)
 
 build/telltale-san: $(SAN_OBJ)
-	$(CC) $(CFLAGS_SAN) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_SAN) -o $@ $^ $(LDLIBS)
 
 build/rel/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_REL) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_REL) -c -o $@ $<
 
 build/san/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_SAN) -c -o $@ $<
+	@echo "  CC san  $<"
+	$(Q)$(CC) $(CFLAGS_SAN) -c -o $@ $<
 
 build/unit/%: tests/unit/%.c $(SAN_LIB_OBJ) $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_SAN) -Itests/unit -o $@ $< $(SAN_LIB_OBJ) $(LDLIBS) -lcriterion
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS_SAN) -Itests/unit -o $@ $< $(SAN_LIB_OBJ) $(LDLIBS) -lcriterion
 
-# libFuzzer targets are built with clang; the parsers they drive have no
-# dependencies beyond libc, except the config loader which needs libyaml.
+# libFuzzer targets are built with clang, each with only the module it
+# drives: the HTTP parsers need libc alone, the config loader libyaml.
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
-build/fuzz/%: fuzz/%.c $(LIB_SRC) $(HDR)
+FUZZ_DEPS_fuzz_config := $(wildcard src/config/*.c)
+fuzz_deps = $(or $(FUZZ_DEPS_$(1)),$(wildcard src/http/*.c))
+.SECONDEXPANSION:
+build/fuzz/%: fuzz/%.c $$(call fuzz_deps,%) $(HDR)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+	@echo "  FUZZ    $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(call fuzz_deps,$*) $(LDLIBS)
 
 run: deps build/telltale
 	@./build/telltale run -c telltale.yaml

@@ -42,14 +42,16 @@ struct tt_chunked {
 	uint32_t max_ext_bytes;   /* cap on them */
 	uint32_t trailer_bytes;   /* bytes of trailer section so far */
 	uint32_t max_trailer_bytes;
-	uint32_t aux;             /* private */
-	uint64_t total;           /* bytes consumed over the whole body */
+	uint32_t aux;   /* private */
+	uint64_t total; /* bytes consumed over the whole body */
 	enum tt_chunked_err err;
 	uint64_t err_offset; /* offset of the bad byte counted from the body's start */
 };
 
 /* Initialise with default caps (chunk size 2^62, extensions 4 KiB,
- * trailers 16 KiB). Callers may lower the caps afterwards. */
+ * trailers 16 KiB). Callers may lower the caps afterwards. A chunk-size
+ * is also limited to 32 hex digits, leading zeros included; extension
+ * bytes are counted per size line, from the first ";" or whitespace. */
 void tt_chunked_init(struct tt_chunked *d);
 
 /*

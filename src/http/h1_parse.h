@@ -23,27 +23,27 @@
 /* Every way a head can be rejected. The zero is OK. */
 enum tt_h1_err {
 	TT_H1_OK = 0,
-	TT_H1_ERR_METHOD,             /* method is not a token */
-	TT_H1_ERR_TARGET,             /* request-target malformed (CTL, space, empty) */
-	TT_H1_ERR_TARGET_TOO_LONG,    /* request-target over max_target_bytes: 414 */
-	TT_H1_ERR_VERSION,            /* HTTP-version malformed */
+	TT_H1_ERR_METHOD,              /* method is not a token */
+	TT_H1_ERR_TARGET,              /* request-target malformed (CTL, space, empty) */
+	TT_H1_ERR_TARGET_TOO_LONG,     /* request-target over max_target_bytes: 414 */
+	TT_H1_ERR_VERSION,             /* HTTP-version malformed */
 	TT_H1_ERR_VERSION_UNSUPPORTED, /* well formed but not HTTP/1.0 or 1.1: 505 */
-	TT_H1_ERR_STATUS,             /* status-line malformed (responses) */
-	TT_H1_ERR_FIELD_NAME,         /* empty name, non-token byte, space before colon */
-	TT_H1_ERR_FIELD_VALUE,        /* NUL or other CTL (except HTAB) in a value */
-	TT_H1_ERR_OBS_FOLD,           /* line folding (RFC 9112 section 5.2) */
-	TT_H1_ERR_BARE_CR,            /* CR not followed by LF */
-	TT_H1_ERR_HEAD_TOO_LARGE,     /* no end of head within max_head_bytes: 431 */
-	TT_H1_ERR_FIELD_TOO_LARGE,    /* one field line over max_field_bytes: 431 */
-	TT_H1_ERR_TOO_MANY_FIELDS,    /* more than max_fields: 431 */
-	TT_H1_ERR_CONTENT_LENGTH,     /* invalid, or several that differ */
-	TT_H1_ERR_CL_AND_TE,          /* Content-Length together with Transfer-Encoding */
-	TT_H1_ERR_TE_NOT_CHUNKED,     /* request: chunked missing or not last: 400 */
-	TT_H1_ERR_TE_UNKNOWN,         /* a transfer coding we do not implement: 501 */
-	TT_H1_ERR_TE_HTTP10,          /* Transfer-Encoding in an HTTP/1.0 message */
-	TT_H1_ERR_HOST_MISSING,       /* HTTP/1.1 request without Host */
-	TT_H1_ERR_HOST_REPEATED,      /* more than one Host field */
-	TT_H1_ERR_HOST_INVALID,       /* Host value not a valid uri-host[:port] */
+	TT_H1_ERR_STATUS,              /* status-line malformed (responses) */
+	TT_H1_ERR_FIELD_NAME,          /* empty name, non-token byte, space before colon */
+	TT_H1_ERR_FIELD_VALUE,         /* NUL or other CTL (except HTAB) in a value */
+	TT_H1_ERR_OBS_FOLD,            /* line folding (RFC 9112 section 5.2) */
+	TT_H1_ERR_BARE_CR,             /* CR not followed by LF */
+	TT_H1_ERR_HEAD_TOO_LARGE,      /* no end of head within max_head_bytes: 431 */
+	TT_H1_ERR_FIELD_TOO_LARGE,     /* one field line over max_field_bytes: 431 */
+	TT_H1_ERR_TOO_MANY_FIELDS,     /* more than max_fields: 431 */
+	TT_H1_ERR_CONTENT_LENGTH,      /* invalid, or several that differ */
+	TT_H1_ERR_CL_AND_TE,           /* Content-Length together with Transfer-Encoding */
+	TT_H1_ERR_TE_NOT_CHUNKED,      /* request: chunked missing or not last: 400 */
+	TT_H1_ERR_TE_UNKNOWN,          /* a transfer coding we do not implement: 501 */
+	TT_H1_ERR_TE_HTTP10,           /* Transfer-Encoding in an HTTP/1.0 message */
+	TT_H1_ERR_HOST_MISSING,        /* HTTP/1.1 request without Host */
+	TT_H1_ERR_HOST_REPEATED,       /* more than one Host field */
+	TT_H1_ERR_HOST_INVALID,        /* Host value not a valid uri-host[:port] */
 	TT_H1_ERR__COUNT
 };
 
@@ -94,9 +94,11 @@ struct tt_h1_head {
 	enum tt_h1_method method_id;
 	const char *target;
 	size_t target_len;
-	const char *host; /* value of the one Host field, NULL when absent; for an
-			   * HTTP/1.0 absolute-form request without Host, the
-			   * target's authority (RFC 9112 section 3.2.2) */
+	/* The value of the one Host field, NULL when absent; for an HTTP/1.0
+	 * absolute-form request without Host, the target's authority (RFC
+	 * 9112 section 3.2.2). An absolute-form target's authority must
+	 * equal the Host field, case-insensitively. */
+	const char *host;
 	size_t host_len;
 
 	/* Responses. */
@@ -112,7 +114,7 @@ struct tt_h1_head {
 
 	/* Derived from the fields. */
 	enum tt_h1_framing framing;
-	uint64_t content_length; /* bytes; meaningful when framing is LENGTH */
+	uint64_t content_length;      /* bytes; meaningful when framing is LENGTH */
 	unsigned conn_close : 1;      /* Connection: close, or HTTP/1.0 without keep-alive */
 	unsigned conn_keep_alive : 1; /* Connection: keep-alive was present */
 	unsigned conn_upgrade : 1;    /* Connection names "upgrade" */
@@ -127,7 +129,7 @@ struct tt_h1_head {
 
 /* Return values of the parse functions other than a positive head length. */
 #define TT_H1_INCOMPLETE ((ssize_t)0)
-#define TT_H1_ERROR ((ssize_t)-1)
+#define TT_H1_ERROR      ((ssize_t)-1)
 
 /*
  * Parse a request head at the start of buf[0..len).
@@ -185,13 +187,13 @@ const struct tt_h1_field *tt_h1_find(const struct tt_h1_head *h, const char *low
  * qdtext), one table shared by the HTTP/1 parsers.
  */
 extern const unsigned char tt_h1_ctype[256];
-#define TT_H1_C_TCHAR 0x01   /* token character */
-#define TT_H1_C_VCHAR 0x02   /* VCHAR or obs-text: 0x21-0x7E, 0x80-0xFF */
-#define TT_H1_C_DIGIT 0x04   /* 0-9 */
-#define TT_H1_C_HEX 0x08     /* 0-9 A-F a-f */
-#define TT_H1_C_REGNAME 0x10 /* unreserved or sub-delims (RFC 3986) */
-#define TT_H1_C_QDTEXT 0x20  /* qdtext: HTAB SP VCHAR obs-text minus DQUOTE and backslash */
-#define TT_H1_C_WS 0x40      /* SP or HTAB */
+#define TT_H1_C_TCHAR    0x01 /* token character */
+#define TT_H1_C_VCHAR    0x02 /* VCHAR or obs-text: 0x21-0x7E, 0x80-0xFF */
+#define TT_H1_C_DIGIT    0x04 /* 0-9 */
+#define TT_H1_C_HEX      0x08 /* 0-9 A-F a-f */
+#define TT_H1_C_REGNAME  0x10 /* unreserved or sub-delims (RFC 3986) */
+#define TT_H1_C_QDTEXT   0x20 /* qdtext: HTAB SP VCHAR obs-text minus DQUOTE and backslash */
+#define TT_H1_C_WS       0x40 /* SP or HTAB */
 #define tt_h1_is(c, cls) (tt_h1_ctype[(unsigned char)(c)] & (cls))
 
 #endif

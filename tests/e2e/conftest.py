@@ -1,0 +1,286 @@
+"""Fixtures for the end-to-end tests: the telltale binary and its upstreams.
+
+    def test_x(telltale, app):
+        tt = telltale(upstream_config(app))     # dict or YAML string
+        r = tt.request("GET", "/echo")
+        assert r.status == 200
+        assert tt.log_lines(1)[0]["status"] == 200
+
+The binary is $TELLTALE_BIN (default: ../../build/telltale-san). Each
+telltale runs in tmp_path with stdout (the access log) and stderr in files
+there; on teardown it gets SIGTERM and must exit 0 with no sanitizer report.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+import httpc
+from upstreams import AppUpstream, RawUpstream
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_BIN = os.path.join(HERE, "..", "..", "build", "telltale-san")
+SANITIZER_MARKS = ("AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+
+def telltale_bin():
+    path = os.environ.get("TELLTALE_BIN", DEFAULT_BIN)
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        pytest.fail("telltale binary %s is missing; build it (make build/telltale-san) or set "
+                    "TELLTALE_BIN" % path, pytrace=False)
+    return os.path.abspath(path)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sanitizer_report(text):
+    return any(m in text for m in SANITIZER_MARKS)
+
+
+# -- config -------------------------------------------------------------------
+
+def to_yaml(value, indent=0):
+    """Block-style YAML for mappings, flow (JSON) style for everything else."""
+    pad = " " * indent
+    lines = []
+    for key, v in value.items():
+        if isinstance(v, dict) and v:
+            lines.append("%s%s:" % (pad, key))
+            lines.append(to_yaml(v, indent + 2))
+        else:
+            lines.append("%s%s: %s" % (pad, key, json.dumps(v)))
+    return "\n".join(lines)
+
+
+def upstream_config(*apps, **extra):
+    """Config with one upstream group 'app' holding the given servers."""
+    servers = [a if isinstance(a, str) else a.addr for a in apps]
+    cfg = {"upstreams": {"app": {"servers": servers}}}
+    cfg.update(extra)
+    return cfg
+
+
+def run_cli(args, cwd=None, timeout=20):
+    """Run the binary to completion; returns CompletedProcess (text)."""
+    return subprocess.run([telltale_bin()] + list(args), cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+# -- the running proxy ---------------------------------------------------------
+
+def _listening(port):
+    """True when something on this host listens on 127.0.0.1:port (read from
+    /proc so that no probe connection reaches telltale)."""
+    want = ":%04X" % port
+    found_proc = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        found_proc = True
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 3 and fields[1].endswith(want) and fields[3] == "0A":
+                return True
+    if found_proc:
+        return False
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+class Telltale:
+    def __init__(self, argv, cwd, port, name):
+        self.argv = argv
+        self.cwd = str(cwd)
+        self.port = port
+        self.addr = "127.0.0.1:%d" % port
+        self.stdout_path = os.path.join(self.cwd, "%s.stdout" % name)
+        self.stderr_path = os.path.join(self.cwd, "%s.stderr" % name)
+        self.expect_exit = 0  # checked on teardown; None to skip
+        self.returncode = None
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(argv, cwd=self.cwd, stdout=out, stderr=err,
+                                         stdin=subprocess.DEVNULL)
+        self.pid = self.proc.pid
+
+    def wait_ready(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail("telltale exited with %s before listening on %s; stderr:\n%s"
+                            % (self.proc.returncode, self.addr, self.stderr()), pytrace=False)
+            if _listening(self.port):
+                return
+            time.sleep(0.02)
+        pytest.fail("telltale did not listen on %s within %ss; stderr:\n%s"
+                    % (self.addr, timeout, self.stderr()), pytrace=False)
+
+    def stderr(self):
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stdout(self):
+        with open(self.stdout_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def log_lines(self, count=None, timeout=2.0, path=None):
+        """The access log as parsed JSON, after waiting (bounded) until it has
+        at least `count` lines. Every line must be JSON."""
+        path = path or self.stdout_path
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with open(path, "rb") as f:
+                    text = f.read().decode("utf-8", "replace")
+            except FileNotFoundError:
+                text = ""
+            lines = text.splitlines() if text.endswith("\n") else text.splitlines()[:-1]
+            if count is None or len(lines) >= count or time.monotonic() >= deadline:
+                break
+            time.sleep(0.02)
+        out = []
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pytest.fail("access log line is not JSON: %r" % line, pytrace=False)
+        return out
+
+    def log_line(self, timeout=2.0):
+        """The single access log line (asserts there is exactly one)."""
+        lines = self.log_lines(1, timeout)
+        time.sleep(0.15)  # one more flush period: nothing else may follow
+        lines = self.log_lines()
+        assert len(lines) == 1, "expected one access log line, got %r" % lines
+        return lines[0]
+
+    def vmrss_kib(self):
+        try:
+            with open("/proc/%d/status" % self.pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=10.0):
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.returncode
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Signal (if still running) and wait; returns the exit code, killing
+        the process and failing when it does not exit in time."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        rc = self.wait(timeout)
+        if rc is None:
+            self.proc.kill()
+            self.proc.wait(5)
+            pytest.fail("telltale did not exit within %ss of %s; stderr:\n%s"
+                        % (timeout, signal.Signals(sig).name, self.stderr()), pytrace=False)
+        return rc
+
+    def conn(self, timeout=10.0):
+        return httpc.Conn(self.port, timeout=timeout)
+
+    def request(self, *args, **kwargs):
+        return httpc.request(self.port, *args, **kwargs)
+
+
+@pytest.fixture
+def telltale(tmp_path):
+    """Factory: telltale(config) runs `telltale run -c FILE` on a config given
+    as a dict (listen, workers: 1 and access_log: stdout are filled in unless
+    given) or a YAML string (with "{listen}" replaced by the address);
+    telltale(argv=[...]) runs other subcommands, "{listen}" likewise replaced.
+    Returns a started Telltale."""
+    started = []
+
+    def start(config=None, argv=None, port=None, ready=True):
+        port = port or free_port()
+        listen = "127.0.0.1:%d" % port
+        name = "telltale%d" % len(started)
+        if argv is None:
+            if isinstance(config, dict):
+                cfg = {"workers": 1, "access_log": "stdout", "listen": [listen]}
+                cfg.update(config)
+                text = to_yaml(cfg) + "\n"
+            else:
+                text = config.replace("{listen}", listen)
+            cfg_path = tmp_path / ("%s.yaml" % name)
+            cfg_path.write_text(text)
+            argv = ["run", "-c", str(cfg_path)]
+        else:
+            argv = [a.replace("{listen}", listen) for a in argv]
+        tt = Telltale([telltale_bin()] + argv, tmp_path, port, name)
+        started.append(tt)
+        if ready:
+            tt.wait_ready()
+        return tt
+
+    yield start
+
+    problems = []
+    for tt in started:
+        running = tt.proc.poll() is None
+        rc = tt.stop() if running else tt.proc.returncode
+        err = tt.stderr()
+        if sanitizer_report(err):
+            problems.append("sanitizer report in stderr of %s:\n%s" % (" ".join(tt.argv), err))
+        elif tt.expect_exit is not None and rc != tt.expect_exit:
+            problems.append("telltale %s exited %s (expected %s)%s; stderr:\n%s"
+                            % (" ".join(tt.argv[1:]), rc, tt.expect_exit,
+                               "" if running else " on its own", err))
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def app():
+    a = AppUpstream()
+    yield a
+    a.close()
+    assert not a.errors, "app upstream errors: %r" % a.errors
+
+
+@pytest.fixture
+def app2():
+    a = AppUpstream()
+    yield a
+    a.close()
+
+
+@pytest.fixture
+def raw_upstream():
+    """Factory: raw_upstream(script, ...) -> started RawUpstream."""
+    made = []
+
+    def make(*scripts):
+        r = RawUpstream(*scripts)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.close()
