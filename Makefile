@@ -87,7 +87,7 @@ e2e: build/telltale-san
 	cd tests/e2e && TELLTALE_BIN=$(CURDIR)/build/telltale-san /usr/bin/python3 -m pytest -q -p no:cacheprovider .
 
 test: deps
-	@$(MAKE) --no-print-directory unit fuzz-replay e2e
+	@$(MAKE) --no-print-directory check unit fuzz-replay e2e
 
 FUZZ_SECONDS ?= 60
 fuzz: deps $(FUZZ_BIN)
@@ -99,6 +99,7 @@ bench: deps build/telltale
 	bench/run
 
 check:
+	@echo "== scripts/check"
 	scripts/check
 
 clean:

@@ -11,10 +11,10 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"run", tt_cli_run, "serve with a configuration file (default telltale.yaml)"},
-	{"proxy", tt_cli_proxy, "serve without a file: --listen ADDR --to ADDR[,ADDR...]"},
-	{"check", tt_cli_check, "validate a configuration file and explain every problem"},
-	{"version", tt_cli_version, "print the version"},
+    {"run", tt_cli_run, "serve with a configuration file (default telltale.yaml)"},
+    {"proxy", tt_cli_proxy, "serve without a file: --listen ADDR --to ADDR[,ADDR...]"},
+    {"check", tt_cli_check, "validate a configuration file and explain every problem"},
+    {"version", tt_cli_version, "print the version"},
 };
 
 static void usage(FILE *f)
@@ -31,7 +31,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return 0;
 	}

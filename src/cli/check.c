@@ -8,12 +8,11 @@
 #include "cli/cli.h"
 #include "config/config.h"
 
-static const char usage[] =
-	"usage: telltale check [-c FILE]\n"
-	"\n"
-	"Validate FILE (default: telltale.yaml) without starting anything.\n"
-	"Prints each problem as FILE:LINE:COL: error: MESSAGE with a hint and\n"
-	"exits 1, or prints a one-line summary and exits 0.\n";
+static const char usage[] = "usage: telltale check [-c FILE]\n"
+                            "\n"
+                            "Validate FILE (default: telltale.yaml) without starting anything.\n"
+                            "Prints each problem as FILE:LINE:COL: error: MESSAGE with a hint and\n"
+                            "exits 1, or prints a one-line summary and exits 0.\n";
 
 int tt_cli_check(int argc, char **argv)
 {
@@ -29,8 +28,9 @@ int tt_cli_check(int argc, char **argv)
 		}
 		int r = tt_cli_config_flag(argc, argv, &i, &file);
 		if (r <= 0) {
-			fprintf(stderr, r < 0 ? "telltale check: %s needs a file\n%s"
-			                      : "telltale check: unknown argument '%s'\n%s",
+			fprintf(stderr,
+			        r < 0 ? "telltale check: %s needs a file\n%s"
+			              : "telltale check: unknown argument '%s'\n%s",
 			        argv[i], usage);
 			return 2;
 		}
@@ -38,17 +38,19 @@ int tt_cli_check(int argc, char **argv)
 	memset(&diags, 0, sizeof(diags));
 	if (tt_cfg_load_file(file, &cfg, &diags) != 0) {
 		tt_cfg_diags_print(&diags, stderr);
-		fprintf(stderr, "%s: %zu problem%s\n", file, diags.n, diags.n == 1 ? "" : "s");
+		size_t total = diags.n + diags.ndropped;
+		fprintf(stderr, "%s: %zu problem%s\n", file, total, total == 1 ? "" : "s");
 		tt_cfg_diags_fini(&diags);
 		return 1;
 	}
 	tt_cfg_diags_fini(&diags);
 	for (size_t i = 0; i < cfg->nupstreams; i++)
 		nservers += cfg->upstreams[i].nservers;
-	printf("%s: ok (%zu listener%s, %zu upstream%s with %zu server%s, %zu route%s, %u worker%s)\n",
-	       file, cfg->nlisteners, cfg->nlisteners == 1 ? "" : "s", cfg->nupstreams,
-	       cfg->nupstreams == 1 ? "" : "s", nservers, nservers == 1 ? "" : "s", cfg->nroutes,
-	       cfg->nroutes == 1 ? "" : "s", cfg->workers, cfg->workers == 1 ? "" : "s");
+	printf(
+	    "%s: ok (%zu listener%s, %zu upstream%s with %zu server%s, %zu route%s, %u worker%s)\n",
+	    file, cfg->nlisteners, cfg->nlisteners == 1 ? "" : "s", cfg->nupstreams,
+	    cfg->nupstreams == 1 ? "" : "s", nservers, nservers == 1 ? "" : "s", cfg->nroutes,
+	    cfg->nroutes == 1 ? "" : "s", cfg->workers, cfg->workers == 1 ? "" : "s");
 	tt_cfg_unref(&cfg);
 	return 0;
 }

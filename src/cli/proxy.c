@@ -12,27 +12,28 @@
 #include "core/worker.h"
 
 static const char usage[] =
-	"usage: telltale proxy --listen ADDR --to ADDR[,ADDR...] [options]\n"
-	"\n"
-	"Forward everything received on ADDR to the servers listed with --to,\n"
-	"without a configuration file.\n"
-	"\n"
-	"options:\n"
-	"  --listen ADDR              address to listen on, e.g. 127.0.0.1:8080 (repeatable)\n"
-	"  --to ADDR[,ADDR...]        upstream servers, host:port each\n"
-	"  --workers N|auto           worker threads (default: auto = one per core)\n"
-	"  --connect-timeout DUR      upstream connect timeout (default 5s)\n"
-	"  --head-timeout DUR         upstream response head timeout (default 60s)\n"
-	"  --idle-timeout DUR         upstream silence between body bytes (default 60s)\n"
-	"  --keepalive-timeout DUR    downstream idle keep-alive timeout (default 75s)\n"
-	"  --access-log off|stdout|FILE  where the JSON access log goes (default stdout)\n"
-	"DUR is like 250ms, 5s, 2m.\n";
+    "usage: telltale proxy --listen ADDR --to ADDR[,ADDR...] [options]\n"
+    "\n"
+    "Forward everything received on ADDR to the servers listed with --to,\n"
+    "without a configuration file.\n"
+    "\n"
+    "options:\n"
+    "  --listen ADDR              address to listen on, e.g. 127.0.0.1:8080 (repeatable)\n"
+    "  --to ADDR[,ADDR...]        upstream servers, host:port each\n"
+    "  --workers N|auto           worker threads (default: auto = one per core)\n"
+    "  --connect-timeout DUR      upstream connect timeout (default 5s)\n"
+    "  --head-timeout DUR         upstream response head timeout (default 60s)\n"
+    "  --idle-timeout DUR         upstream silence between body bytes (default 60s)\n"
+    "  --keepalive-timeout DUR    downstream idle keep-alive timeout (default 75s)\n"
+    "  --access-log off|stdout|FILE  where the JSON access log goes (default stdout)\n"
+    "DUR is like 250ms, 5s, 2m.\n";
 
 static int set_duration(const char *flag, const char *v, uint64_t *ms, struct tt_cfg_diags *d)
 {
 	if (tt_cfg_parse_duration(v, ms) == 0)
 		return 0;
-	fprintf(stderr, "telltale proxy: %s: invalid duration '%s' (use e.g. 500ms, 5s, 2m)\n", flag, v);
+	fprintf(stderr, "telltale proxy: %s: invalid duration '%s' (use e.g. 500ms, 5s, 2m)\n",
+	        flag, v);
 	return -1;
 }
 
@@ -119,7 +120,8 @@ static int parse_args(int argc, char **argv, struct tt_config *cfg, char **to,
 			return 1;
 		}
 		if (strncmp(flag, "--", 2) != 0) {
-			fprintf(stderr, "telltale proxy: unexpected argument '%s'\n%s", flag, usage);
+			fprintf(stderr, "telltale proxy: unexpected argument '%s'\n%s", flag,
+			        usage);
 			return -2;
 		}
 		if (eq) {
@@ -157,7 +159,8 @@ int tt_cli_proxy(int argc, char **argv)
 	}
 	if (r == 0) {
 		n = split_servers(to, servers, sizeof(servers) / sizeof(servers[0]));
-		if (tt_cfg_add_upstream(cfg, "default", servers, n, &diags) || tt_cfg_finish(cfg, &diags))
+		if (tt_cfg_add_upstream(cfg, "default", servers, n, &diags) ||
+		    tt_cfg_finish(cfg, &diags))
 			r = -1;
 	}
 	free(to);

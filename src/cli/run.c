@@ -10,11 +10,11 @@
 #include "core/worker.h"
 
 static const char usage[] =
-	"usage: telltale run [-c FILE]\n"
-	"\n"
-	"Start telltale with the configuration in FILE (default: telltale.yaml).\n"
-	"Stops gracefully on SIGTERM or SIGINT: in-flight requests finish within\n"
-	"timeouts.grace. See docs/config.md for every key.\n";
+    "usage: telltale run [-c FILE]\n"
+    "\n"
+    "Start telltale with the configuration in FILE (default: telltale.yaml).\n"
+    "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish within\n"
+    "timeouts.grace. See docs/config.md for every key.\n";
 
 int tt_cli_config_flag(int argc, char **argv, int *i, const char **file)
 {
@@ -50,8 +50,9 @@ int tt_cli_run(int argc, char **argv)
 		}
 		int r = tt_cli_config_flag(argc, argv, &i, &file);
 		if (r <= 0) {
-			fprintf(stderr, r < 0 ? "telltale run: %s needs a file\n%s"
-			                      : "telltale run: unknown argument '%s'\n%s",
+			fprintf(stderr,
+			        r < 0 ? "telltale run: %s needs a file\n%s"
+			              : "telltale run: unknown argument '%s'\n%s",
 			        argv[i], usage);
 			return 2;
 		}
@@ -60,7 +61,9 @@ int tt_cli_run(int argc, char **argv)
 	if (tt_cfg_load_file(file, &cfg, &diags) != 0) {
 		tt_cfg_diags_print(&diags, stderr);
 		tt_cfg_diags_fini(&diags);
-		fprintf(stderr, "telltale: not started: fix the configuration (telltale check -c %s)\n", file);
+		fprintf(stderr,
+		        "telltale: not started: fix the configuration (telltale check -c %s)\n",
+		        file);
 		return 1;
 	}
 	tt_cfg_diags_fini(&diags);

@@ -24,16 +24,16 @@
 
 /* A network, for trust decisions: address family, address, prefix bits. */
 struct tt_cfg_cidr {
-	int family;         /* AF_INET or AF_INET6 */
-	uint8_t addr[16];   /* network byte order; 4 bytes used for AF_INET */
-	unsigned prefix;    /* bits */
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network byte order; 4 bytes used for AF_INET */
+	unsigned prefix;  /* bits */
 };
 
 struct tt_cfg_server {
-	char *address;                 /* as written: "127.0.0.1:8000" or "app:80" */
-	struct sockaddr_storage addr;  /* resolved at load time */
+	char *address;                /* as written: "127.0.0.1:8000" or "app:80" */
+	struct sockaddr_storage addr; /* resolved at load time */
 	socklen_t addr_len;
-	uint32_t weight;               /* >= 1, default 1 */
+	uint32_t weight; /* >= 1, default 1 */
 };
 
 struct tt_cfg_upstream {
@@ -62,10 +62,10 @@ struct tt_cfg_timeouts {
 	uint64_t downstream_keepalive_ms; /* idle time between requests */
 	uint64_t downstream_idle_ms;      /* silence while reading a request body */
 	uint64_t upstream_connect_ms;
-	uint64_t upstream_head_ms;        /* from request sent to response head received */
-	uint64_t upstream_idle_ms;        /* silence between bytes of the response */
-	uint64_t total_ms;                /* whole exchange; 0 = no limit */
-	uint64_t grace_ms;                /* on SIGTERM, in-flight exchanges get this long */
+	uint64_t upstream_head_ms; /* from request sent to response head received */
+	uint64_t upstream_idle_ms; /* silence between bytes of the response */
+	uint64_t total_ms;         /* whole exchange; 0 = no limit */
+	uint64_t grace_ms;         /* on SIGTERM, in-flight exchanges get this long */
 };
 
 struct tt_cfg_limits {
@@ -76,11 +76,11 @@ struct tt_cfg_limits {
 
 struct tt_config {
 	_Atomic int refs; /* see tt_cfg_ref */
-	char *path;  /* file it came from, or "(flags)" */
+	char *path;       /* file it came from, or "(flags)" */
 
-	unsigned workers;  /* >= 1; "auto" resolved to the number of cores */
-	char *access_log;  /* NULL = off, "-" = stdout, else a file path */
-	char *name;        /* this proxy's name in Via; default "telltale" */
+	unsigned workers; /* >= 1; "auto" resolved to the number of cores */
+	char *access_log; /* NULL = off, "-" = stdout, else a file path */
+	char *name;       /* this proxy's name in Via; default "telltale" */
 
 	struct tt_cfg_listener *listeners;
 	size_t nlisteners;
@@ -112,7 +112,7 @@ struct tt_cfg_diag {
 struct tt_cfg_diags {
 	struct tt_cfg_diag *items; /* heap; freed by tt_cfg_diags_fini */
 	size_t n, cap;
-	char *file; /* heap copy of the file name */
+	char *file;      /* heap copy of the file name */
 	size_t ndropped; /* problems past TT_CFG_DIAGS_MAX: counted, not kept */
 };
 
@@ -185,7 +185,6 @@ int tt_cfg_is_trusted(const struct tt_config *c, const struct sockaddr *sa);
  * or NULL. Routes are tried in file order; the longest matching prefix among
  * routes whose host matches wins, host-specific routes before any-host ones. */
 const struct tt_cfg_route *tt_cfg_route_match(const struct tt_config *c, const char *host,
-                                              size_t host_len, const char *path,
-                                              size_t path_len);
+                                              size_t host_len, const char *path, size_t path_len);
 
 #endif

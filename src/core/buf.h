@@ -16,11 +16,11 @@
 #include <stdint.h>
 
 struct tt_bufpool {
-	void *free;        /* singly linked free blocks */
+	void *free;         /* singly linked free blocks */
 	size_t block_bytes; /* size of every block */
 	size_t nfree;
-	size_t max_free;    /* blocks kept on the list; beyond, freed */
-	size_t nlive;       /* blocks handed out and not yet returned */
+	size_t max_free; /* blocks kept on the list; beyond, freed */
+	size_t nlive;    /* blocks handed out and not yet returned */
 };
 
 void tt_bufpool_init(struct tt_bufpool *p, size_t block_bytes, size_t max_free);

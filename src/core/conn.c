@@ -65,14 +65,9 @@ static void on_timer(uv_timer_t *t)
 {
 	struct tt_conn *c = t->data;
 	switch (c->state) {
-	case TT_CONN_HEAD:
-		tt_exchange_reject(c, 408, "downstream_head_timeout");
-		break;
-	case TT_CONN_EXCHANGE:
-		tt_exchange_on_ds_timeout(c->ex);
-		break;
-	default:
-		tt_conn_close(c);
+	case TT_CONN_HEAD: tt_exchange_reject(c, 408, "downstream_head_timeout"); break;
+	case TT_CONN_EXCHANGE: tt_exchange_on_ds_timeout(c->ex); break;
+	default: tt_conn_close(c);
 	}
 }
 
@@ -230,26 +225,25 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		c->state = TT_CONN_HEAD;
 		arm(c, c->w->cfg->timeouts.downstream_head_ms);
 		/* fall through */
-	case TT_CONN_HEAD:
-		dispatch(c);
-		break;
+	case TT_CONN_HEAD: dispatch(c); break;
 	case TT_CONN_EXCHANGE:
 		if (c->want_read)
 			tt_exchange_on_ds_data(c->ex);
 		else if (c->in.len >= c->w->bufs.block_bytes)
 			tt_conn_pause(c);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
 static void on_written(uv_write_t *req, int status)
 {
-	struct tt_conn *c = req->data;
+	struct tt_exchange *ex = req->data;
+	struct tt_conn *c = ex->c;
 	c->writing = 0;
-	if (c->ex)
-		tt_exchange_on_ds_written(c->ex, status);
+	if (tt_exchange_orphaned(ex))
+		return; /* the connection closed under the write */
+	tt_exchange_on_ds_written(ex, status);
 }
 
 int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out)
@@ -276,7 +270,11 @@ int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out)
 	bufs[i].len -= done;
 	for (int k = i; k < n; k++)
 		*bytes_out += bufs[k].len;
-	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs + i, (unsigned)(n - i), on_written) != 0)
+	/* The write request lives in the exchange: an idle connection does
+	 * not pay for it. */
+	c->ex->wreq.data = c->ex;
+	if (uv_write(&c->ex->wreq, (uv_stream_t *)&c->tcp, bufs + i, (unsigned)(n - i),
+	             on_written) != 0)
 		return -1;
 	c->writing = 1;
 	return 0;
@@ -328,7 +326,7 @@ void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
 	c->w = w;
 	uv_tcp_init(&w->loop, &c->tcp);
 	uv_timer_init(&w->loop, &c->timer);
-	c->tcp.data = c->timer.data = c->wreq.data = c->sreq.data = c;
+	c->tcp.data = c->timer.data = c->sreq.data = c;
 	c->handles = 2;
 	c->next = w->conns;
 	if (w->conns)

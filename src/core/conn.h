@@ -33,28 +33,27 @@ enum tt_conn_state {
 
 struct tt_conn {
 	uint32_t magic;
-	uint8_t state;     /* enum tt_conn_state */
-	uint8_t handles;   /* open handles; freed at 0 */
+	uint8_t state;   /* enum tt_conn_state */
+	uint8_t handles; /* open handles; freed at 0 */
 	unsigned reading : 1;
 	unsigned writing : 1;
 	unsigned trusted : 1; /* downstream in trusted_networks */
 	unsigned peer_v6 : 1;
-	unsigned eof : 1;     /* downstream finished sending */
+	unsigned eof : 1;       /* downstream finished sending */
 	unsigned want_read : 1; /* the exchange wants body bytes */
 	unsigned lingering : 1; /* closing: write side shut, draining reads */
 	unsigned dispatching : 1;
 	unsigned again : 1;
 	struct tt_worker *w;
-	struct tt_exchange *ex; /* current exchange or NULL */
+	struct tt_exchange *ex;      /* current exchange or NULL */
 	struct tt_conn *prev, *next; /* worker's list */
 	uv_tcp_t tcp;
-	uv_timer_t timer; /* head, keep-alive idle, body idle timeouts */
-	uv_write_t wreq;
-	uv_shutdown_t sreq;
+	uv_timer_t timer;   /* head, keep-alive idle, body idle timeouts */
+	uv_shutdown_t sreq; /* lingering close */
 	struct tt_buf in;
 	uint32_t head_len; /* current request head, at the start of in */
 	uint32_t requests; /* served on this connection */
-	char peer[56];   /* "ip:port" */
+	char peer[56];     /* "ip:port" */
 	char peer_ip[48];
 };
 

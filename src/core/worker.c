@@ -154,7 +154,8 @@ static void worker_init(struct tt_worker *w, unsigned id, struct server *s)
 	for (size_t i = 0; i < w->nups; i++)
 		tt_upstream_rt_init(&w->ups[i], w, &cfg->upstreams[i]);
 	tt_log_buf_init(&w->log, &s->sink);
-	if (getrandom(w->rng, sizeof(w->rng), 0) != sizeof(w->rng) || (w->rng[0] | w->rng[1]) == 0) {
+	if (getrandom(w->rng, sizeof(w->rng), 0) != sizeof(w->rng) ||
+	    (w->rng[0] | w->rng[1]) == 0) {
 		w->rng[0] = uv_hrtime() ^ ((uint64_t)id << 32);
 		w->rng[1] = 0x9e3779b97f4a7c15ull;
 	}
@@ -193,7 +194,8 @@ static int bind_one(const struct tt_cfg_listener *l)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (l->addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0 || listen(fd, BACKLOG) < 0) {
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0 ||
+	    listen(fd, BACKLOG) < 0) {
 		int e = errno;
 		close(fd);
 		return -e;
@@ -224,7 +226,8 @@ static void on_signal(uv_signal_t *sig, int signum)
 		return;
 	s->stopped = 1;
 	fprintf(stderr, "telltale: %s received, finishing in-flight requests (up to %llu ms)\n",
-	        signum == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)s->cfg->timeouts.grace_ms);
+	        signum == SIGINT ? "SIGINT" : "SIGTERM",
+	        (unsigned long long)s->cfg->timeouts.grace_ms);
 	for (unsigned i = 0; i < s->n; i++)
 		uv_async_send(&s->workers[i].stop);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
@@ -235,8 +238,8 @@ static void announce(const struct server *s)
 {
 	const struct tt_config *cfg = s->cfg;
 	for (size_t i = 0; i < cfg->nlisteners; i++)
-		fprintf(stderr, "telltale: listening on http://%s (%u worker%s)\n", cfg->listeners[i].address,
-		        s->n, s->n == 1 ? "" : "s");
+		fprintf(stderr, "telltale: listening on http://%s (%u worker%s)\n",
+		        cfg->listeners[i].address, s->n, s->n == 1 ? "" : "s");
 	for (size_t i = 0; i < cfg->nupstreams; i++) {
 		fprintf(stderr, "telltale: upstream %s:", cfg->upstreams[i].name);
 		for (size_t j = 0; j < cfg->upstreams[i].nservers; j++)
@@ -258,7 +261,8 @@ int tt_server_run(struct tt_config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	r = tt_log_sink_open(&s.sink, cfg->access_log);
 	if (r < 0) {
-		fprintf(stderr, "telltale: cannot open access log %s: %s\n", cfg->access_log, strerror(-r));
+		fprintf(stderr, "telltale: cannot open access log %s: %s\n", cfg->access_log,
+		        strerror(-r));
 		return 1;
 	}
 	s.workers = calloc(s.n, sizeof(*s.workers));

@@ -38,8 +38,8 @@ struct tt_worker {
 	const struct tt_config *cfg; /* the server holds the reference */
 	uv_loop_t loop;
 	uv_thread_t thread;
-	uv_async_t stop;  /* sent by the main thread on SIGTERM/SIGINT */
-	uv_timer_t tick;  /* 100 ms: log flush, shutdown progress */
+	uv_async_t stop; /* sent by the main thread on SIGTERM/SIGINT */
+	uv_timer_t tick; /* 100 ms: log flush, shutdown progress */
 	uv_tcp_t *listeners;
 	int *listen_fds; /* bound by the main thread, opened on this loop */
 	size_t nlisteners;

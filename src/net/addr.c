@@ -13,7 +13,8 @@ size_t tt_addr_ip(const struct sockaddr *sa, char *out, size_t cap, int *v6)
 	*v6 = 0;
 	out[0] = 0;
 	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+		          (socklen_t)cap);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {

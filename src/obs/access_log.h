@@ -28,8 +28,8 @@ struct tt_log_entry {
 	uint64_t bytes_in;  /* request body payload bytes */
 	uint64_t bytes_out; /* bytes written downstream, head included */
 	double duration_ms;
-	const char *upstream; /* "ip:port" or NULL */
-	int upstream_status;  /* 0 = none */
+	const char *upstream;       /* "ip:port" or NULL */
+	int upstream_status;        /* 0 = none */
 	double upstream_connect_ms; /* < 0 = none */
 	double upstream_head_ms;    /* < 0 = none */
 	int attempts;

@@ -53,24 +53,24 @@ static void ex_log(struct tt_exchange *ex)
 {
 	struct tt_conn *c = ex->c;
 	struct tt_log_entry e = {
-		.time_ms = ex->wall_ms,
-		.request_id = ex->request_id,
-		.downstream = c->peer,
-		.method = ex->method,
-		.method_len = ex->method_len,
-		.target = ex->target,
-		.target_len = ex->target_len,
-		.status = ex->status,
-		.bytes_in = ex->bytes_in,
-		.bytes_out = ex->bytes_out,
-		.duration_ms = ms_since(ex->t_start_ns),
-		.upstream = ex->pool ? ex->pool->addr : NULL,
-		.upstream_status = ex->upstream_status,
-		.upstream_connect_ms = ex->connect_ms,
-		.upstream_head_ms = ex->head_ms,
-		.attempts = ex->attempts,
-		.upstream_reused = ex->reused,
-		.error = ex->error,
+	    .time_ms = ex->wall_ms,
+	    .request_id = ex->request_id,
+	    .downstream = c->peer,
+	    .method = ex->method,
+	    .method_len = ex->method_len,
+	    .target = ex->target,
+	    .target_len = ex->target_len,
+	    .status = ex->status,
+	    .bytes_in = ex->bytes_in,
+	    .bytes_out = ex->bytes_out,
+	    .duration_ms = ms_since(ex->t_start_ns),
+	    .upstream = ex->pool ? ex->pool->addr : NULL,
+	    .upstream_status = ex->upstream_status,
+	    .upstream_connect_ms = ex->connect_ms,
+	    .upstream_head_ms = ex->head_ms,
+	    .attempts = ex->attempts,
+	    .upstream_reused = ex->reused,
+	    .error = ex->error,
 	};
 	tt_log_write(&c->w->log, &e);
 }
@@ -96,7 +96,8 @@ static void ex_free(struct tt_exchange *ex, int notify)
 		struct tt_upconn *u = ex->up;
 		ex->up = NULL;
 		uv_timer_stop(&u->timer);
-		if (ex->up_keep && ex->req_sent && ex->resp == TT_RESP_DONE && !u->writing && !ex->up_eof)
+		if (ex->up_keep && ex->req_sent && ex->resp == TT_RESP_DONE && !u->writing &&
+		    !ex->up_eof)
 			tt_pool_give(u);
 		else
 			tt_upconn_close(u);
@@ -106,10 +107,15 @@ static void ex_free(struct tt_exchange *ex, int notify)
 	ex_log(ex);
 	tt_bufpool_put(&w->bufs, &ex->reqhead);
 	tt_bufpool_put(&w->bufs, &ex->resphead);
-	ex->magic = 0;
-	ex->next_free = w->free_exchanges;
-	w->free_exchanges = ex;
 	c->ex = NULL;
+	if (c->writing) {
+		/* libuv still holds ex->wreq; its callback recycles ex. */
+		ex->orphan = 1;
+	} else {
+		ex->magic = 0;
+		ex->next_free = w->free_exchanges;
+		w->free_exchanges = ex;
+	}
 	c->want_read = 0;
 	if (notify)
 		tt_conn_exchange_done(c, keep);
@@ -142,8 +148,7 @@ static void local_send(struct tt_exchange *ex)
 	if (!ex->resphead)
 		ex->resphead = tt_bufpool_get(&w->bufs);
 	len = tt_hdr_local_response(ex->resphead, w->bufs.block_bytes, ex->status, body,
-	                            ex->request_id, ex->ds_keep,
-	                            ex->method_id == TT_METHOD_HEAD);
+	                            ex->request_id, ex->ds_keep, ex->method_id == TT_METHOD_HEAD);
 	iov = uv_buf_init(ex->resphead, (unsigned)len);
 	ex->resp_started = 1;
 	ex->resp = TT_RESP_DONE;
@@ -223,17 +228,17 @@ static int build_request_head(struct tt_exchange *ex, const struct tt_h1_head *r
 	struct tt_conn *c = ex->c;
 	struct tt_worker *w = c->w;
 	struct tt_hdr_request_ctx ctx = {
-		.host = host,
-		.host_len = host_len,
-		.path = path,
-		.path_len = path_len,
-		.peer_ip = c->peer_ip,
-		.peer_v6 = c->peer_v6,
-		.trusted = c->trusted,
-		.request_id = ex->request_id,
-		.proxy_name = w->cfg->name ? w->cfg->name : "telltale",
-		.upstream_host = ex->pool->addr,
-		.close_upstream = ex->pool->group->keepalive_max_idle == 0,
+	    .host = host,
+	    .host_len = host_len,
+	    .path = path,
+	    .path_len = path_len,
+	    .peer_ip = c->peer_ip,
+	    .peer_v6 = c->peer_v6,
+	    .trusted = c->trusted,
+	    .request_id = ex->request_id,
+	    .proxy_name = w->cfg->name ? w->cfg->name : "telltale",
+	    .upstream_host = ex->pool->addr,
+	    .close_upstream = ex->pool->group->keepalive_max_idle == 0,
 	};
 	ssize_t n;
 
@@ -460,7 +465,8 @@ static int us_write(struct tt_exchange *ex, uv_buf_t *iov, int n)
 	}
 	iov[i].base += done;
 	iov[i].len -= done;
-	if (uv_write(&u->wreq, (uv_stream_t *)&u->tcp, iov + i, (unsigned)(n - i), on_us_written) != 0)
+	if (uv_write(&u->wreq, (uv_stream_t *)&u->tcp, iov + i, (unsigned)(n - i), on_us_written) !=
+	    0)
 		return -1;
 	u->writing = 1;
 	return 0;
@@ -475,7 +481,8 @@ static int feed_request(struct tt_exchange *ex, uv_buf_t *iov, int *n)
 
 	if (ex->req_done || c->in.len == c->in.off)
 		return 0;
-	r = tt_pump_feed(&ex->reqpump, c->in.data + c->in.off, c->in.len - c->in.off, iov, n, &used);
+	r = tt_pump_feed(&ex->reqpump, c->in.data + c->in.off, c->in.len - c->in.off, iov, n,
+	                 &used);
 	c->in.off += (uint32_t)used;
 	ex->bytes_in = ex->reqpump.body_bytes;
 	if (r == TT_PUMP_ERR_FRAMING) {
@@ -607,12 +614,12 @@ static int start_response(struct tt_exchange *ex, const struct tt_h1_head *h)
 	tt_pump_init(&ex->resppump, in, h->content_length,
 	             out == TT_H1_BODY_CHUNKED ? TT_PUMP_OUT_CHUNKED : TT_PUMP_OUT_RAW, 0);
 	ctx = (struct tt_hdr_response_ctx){
-		.request_id = ex->request_id,
-		.proxy_name = w->cfg->name ? w->cfg->name : "telltale",
-		.framing = out,
-		.content_length = h->content_length,
-		.keep_alive = ex->ds_keep,
-		.http10_downstream = ex->http10,
+	    .request_id = ex->request_id,
+	    .proxy_name = w->cfg->name ? w->cfg->name : "telltale",
+	    .framing = out,
+	    .content_length = h->content_length,
+	    .keep_alive = ex->ds_keep,
+	    .http10_downstream = ex->http10,
 	};
 	if (!ex->resphead)
 		ex->resphead = tt_bufpool_get(&w->bufs);
@@ -639,8 +646,8 @@ static int parse_response_head(struct tt_exchange *ex)
 	for (;;) {
 		memset(&h, 0, sizeof(h));
 		h.fields = w->fields;
-		n = tt_h1_parse_response(u->in.data + u->in.off, u->in.len - u->in.off, ex->method_id,
-		                         &w->limits, &h);
+		n = tt_h1_parse_response(u->in.data + u->in.off, u->in.len - u->in.off,
+		                         ex->method_id, &w->limits, &h);
 		if (n == TT_H1_INCOMPLETE)
 			return 0;
 		if (n == TT_H1_ERROR) {
@@ -747,7 +754,8 @@ static void handle_up_eof(struct tt_exchange *ex)
 		if (u->in.len > u->in.off)
 			fail_upstream(ex, 502, "upstream_bad_response");
 		else
-			fail_upstream(ex, 502, err == UV_EOF ? "upstream_closed" : "upstream_reset");
+			fail_upstream(ex, 502,
+			              err == UV_EOF ? "upstream_closed" : "upstream_reset");
 		return;
 	}
 	if (ex->resp == TT_RESP_BODY) {
@@ -883,6 +891,17 @@ void tt_exchange_on_ds_timeout(struct tt_exchange *ex)
 		local_response(ex, 408, "downstream_body_timeout");
 		return;
 	}
+}
+
+int tt_exchange_orphaned(struct tt_exchange *ex)
+{
+	struct tt_worker *w = ex->c->w;
+	if (!ex->orphan)
+		return 0;
+	ex->magic = 0;
+	ex->next_free = w->free_exchanges;
+	w->free_exchanges = ex;
+	return 1;
 }
 
 void tt_exchange_abort(struct tt_exchange *ex)

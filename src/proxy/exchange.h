@@ -47,6 +47,7 @@ struct tt_exchange {
 	struct tt_upconn *up;
 	struct tt_upstream_rt *ups;
 	struct tt_pool *pool;
+	uv_write_t wreq; /* the downstream write in flight, if any */
 
 	char *reqhead; /* pool block: request head for the upstream */
 	uint32_t reqhead_len;
@@ -65,11 +66,12 @@ struct tt_exchange {
 	unsigned http10 : 1;       /* downstream spoke HTTP/1.0 */
 	unsigned up_keep : 1;      /* upstream connection may be pooled */
 	unsigned continue_sent : 1;
-	unsigned has_body : 1;     /* request has a body to stream */
-	unsigned req_sent : 1;     /* request fully written upstream */
+	unsigned has_body : 1; /* request has a body to stream */
+	unsigned req_sent : 1; /* request fully written upstream */
 	unsigned resp_head_written : 1;
 	unsigned local_pending : 1; /* a local response waits for a write to drain */
 	unsigned retried : 1;
+	unsigned orphan : 1; /* freed while wreq was queued: recycled by its callback */
 
 	const char *method; /* slices of the request head in c->in, for the log */
 	const char *target;
@@ -108,5 +110,9 @@ void tt_exchange_on_ds_eof(struct tt_exchange *ex, int err);
 void tt_exchange_on_ds_timeout(struct tt_exchange *ex);
 /* Cut the exchange at once (shutdown past the grace period). */
 void tt_exchange_abort(struct tt_exchange *ex);
+
+/* Called by the downstream write callback first: when the exchange was
+ * freed while its write was queued, recycle it now and return 1. */
+int tt_exchange_orphaned(struct tt_exchange *ex);
 
 #endif

@@ -48,8 +48,9 @@ static void put_field(struct tt_wbuf *w, const struct tt_h1_field *f)
 /* RFC 9110 section 7.6.1 plus the pre-standard Keep-Alive and
  * Proxy-Connection. Content-Length is not hop-by-hop but telltale always
  * writes its own framing, so it is dropped here too and re-added. */
-static const char *const hop_fields[] = {"connection", "keep-alive", "proxy-connection", "te",
-                                         "trailer",    "transfer-encoding", "upgrade", NULL};
+static const char *const hop_fields[] = {"connection", "keep-alive", "proxy-connection",
+                                         "te",         "trailer",    "transfer-encoding",
+                                         "upgrade",    NULL};
 
 static int named_in_connection(const struct tt_h1_head *h, const struct tt_h1_field *f)
 {
@@ -122,8 +123,8 @@ int tt_hdr_effective_target(const struct tt_h1_head *req, const char **host, siz
 
 static int id_char_ok(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-	       c == '_' || c == ':' || c == '-';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == ':' || c == '-';
 }
 
 void tt_hdr_request_id(const struct tt_h1_head *req, int trusted, uint64_t gen_hi, uint64_t gen_lo,
@@ -201,14 +202,21 @@ static void put_forwarding(struct tt_wbuf *w, const struct tt_h1_head *req,
 		n = snprintf(fwd, sizeof(fwd), "for=%s", c->peer_ip);
 	if (c->host_len && c->host_len < 256 && !memchr(c->host, '"', c->host_len) &&
 	    !memchr(c->host, '\\', c->host_len))
-		n += snprintf(fwd + n, sizeof(fwd) - (size_t)n, ";host=\"%.*s\"", (int)c->host_len, c->host);
+		n += snprintf(fwd + n, sizeof(fwd) - (size_t)n, ";host=\"%.*s\"", (int)c->host_len,
+		              c->host);
 	n += snprintf(fwd + n, sizeof(fwd) - (size_t)n, ";proto=http");
 	put_joined(w, req, "forwarded", "Forwarded", c->trusted, fwd, (size_t)n);
 }
 
-static const char *const request_dropped[] = {"content-length", "expect", "x-forwarded-for",
-                                              "x-forwarded-proto", "x-forwarded-host", "forwarded",
-                                              "x-request-id", "host", NULL};
+static const char *const request_dropped[] = {"content-length",
+                                              "expect",
+                                              "x-forwarded-for",
+                                              "x-forwarded-proto",
+                                              "x-forwarded-host",
+                                              "forwarded",
+                                              "x-request-id",
+                                              "host",
+                                              NULL};
 
 ssize_t tt_hdr_upstream_request(char *out, size_t cap, const struct tt_h1_head *req,
                                 const struct tt_hdr_request_ctx *c, enum tt_h1_framing framing,
@@ -270,7 +278,8 @@ ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_hea
 		/* A response without a body (HEAD, 304) keeps the
 		 * Content-Length that describes the representation. */
 		if (is_one_of(f, response_dropped) &&
-		    !(c->framing == TT_H1_BODY_NONE && tt_h1_name_eq(f->name, f->name_len, "content-length")))
+		    !(c->framing == TT_H1_BODY_NONE &&
+		      tt_h1_name_eq(f->name, f->name_len, "content-length")))
 			continue;
 		put_field(&w, f);
 	}

@@ -48,11 +48,11 @@ struct tt_hdr_request_ctx {
 	size_t path_len;
 	const char *peer_ip; /* downstream address, text */
 	int peer_v6;
-	int trusted;         /* downstream in trusted_networks */
+	int trusted; /* downstream in trusted_networks */
 	const char *request_id;
-	const char *proxy_name; /* in Via */
+	const char *proxy_name;    /* in Via */
 	const char *upstream_host; /* Host to send when the request had none */
-	int close_upstream; /* ask the upstream to close after this exchange */
+	int close_upstream;        /* ask the upstream to close after this exchange */
 };
 
 /*
@@ -88,7 +88,7 @@ struct tt_hdr_response_ctx {
 	const char *proxy_name;
 	enum tt_h1_framing framing; /* NONE: copy Content-Length as received */
 	uint64_t content_length;
-	int keep_alive;  /* downstream connection stays open */
+	int keep_alive; /* downstream connection stays open */
 	int http10_downstream;
 };
 

@@ -76,7 +76,8 @@ static enum tt_pump_ret feed_chunked(struct tt_pump *p, char *in, size_t len, uv
 			break;
 		size_t used = 0, dlen = 0;
 		const char *data = NULL;
-		enum tt_chunked_ret r = tt_chunked_decode(&p->dec, in + pos, len - pos, &used, &data, &dlen);
+		enum tt_chunked_ret r =
+		    tt_chunked_decode(&p->dec, in + pos, len - pos, &used, &data, &dlen);
 		pos += used;
 		if (r == TT_CHUNKED_ERROR) {
 			*consumed = pos;
@@ -109,16 +110,13 @@ enum tt_pump_ret tt_pump_feed(struct tt_pump *p, char *in, size_t len, uv_buf_t 
 	if (p->done || len == 0)
 		return TT_PUMP_OK;
 	switch (p->in) {
-	case TT_PUMP_IN_NONE:
-		return TT_PUMP_OK;
-	case TT_PUMP_IN_CHUNKED:
-		return feed_chunked(p, in, len, iov, niov, consumed, &chunks);
+	case TT_PUMP_IN_NONE: return TT_PUMP_OK;
+	case TT_PUMP_IN_CHUNKED: return feed_chunked(p, in, len, iov, niov, consumed, &chunks);
 	case TT_PUMP_IN_LENGTH:
 		if (take > p->remaining)
 			take = (size_t)p->remaining;
 		break;
-	case TT_PUMP_IN_CLOSE:
-		break;
+	case TT_PUMP_IN_CLOSE: break;
 	}
 	if (over_limit(p, take))
 		return TT_PUMP_ERR_TOO_LARGE;

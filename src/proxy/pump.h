@@ -25,7 +25,7 @@ enum tt_pump_in {
 	TT_PUMP_IN_NONE = 0, /* no body: done from the start */
 	TT_PUMP_IN_LENGTH,   /* `remaining` bytes */
 	TT_PUMP_IN_CHUNKED,
-	TT_PUMP_IN_CLOSE     /* until end of stream */
+	TT_PUMP_IN_CLOSE /* until end of stream */
 };
 
 enum tt_pump_out {
@@ -42,7 +42,7 @@ enum tt_pump_ret {
 
 /* Chunks produced per feed call at most: iov needs 3 per chunk plus 1. */
 #define TT_PUMP_MAX_CHUNKS 16
-#define TT_PUMP_MAX_IOV (3 * TT_PUMP_MAX_CHUNKS + 1)
+#define TT_PUMP_MAX_IOV    (3 * TT_PUMP_MAX_CHUNKS + 1)
 
 struct tt_pump {
 	enum tt_pump_in in;
@@ -51,8 +51,8 @@ struct tt_pump {
 	uint64_t body_bytes;     /* payload bytes seen so far */
 	uint64_t max_body_bytes; /* 0 = no limit */
 	struct tt_chunked dec;
-	unsigned done : 1;       /* input body complete */
-	unsigned terminated : 1; /* chunked terminator already emitted */
+	unsigned done : 1;                  /* input body complete */
+	unsigned terminated : 1;            /* chunked terminator already emitted */
 	char sizes[TT_PUMP_MAX_CHUNKS][20]; /* chunk-size lines of this call */
 };
 

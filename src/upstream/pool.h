@@ -34,7 +34,7 @@ struct tt_pool {
 	const struct tt_cfg_server *server;
 	struct tt_upconn *idle; /* most recently used first */
 	size_t nidle;
-	size_t nlive; /* every open connection of this pool */
+	size_t nlive;  /* every open connection of this pool */
 	char addr[64]; /* "ip:port" text, for logs */
 };
 

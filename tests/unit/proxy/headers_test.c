@@ -70,7 +70,8 @@ Test(headers, untrusted_forwarding_fields_are_replaced)
 	cr_assert(strstr(o, "X-Forwarded-For: 192.0.2.7\r\n"), "%s", o);
 	cr_assert(strstr(o, "X-Forwarded-Proto: http\r\n"));
 	cr_assert(strstr(o, "X-Forwarded-Host: example.com\r\n"));
-	cr_assert(strstr(o, "Forwarded: for=192.0.2.7;host=\"example.com\";proto=http\r\n"), "%s", o);
+	cr_assert(strstr(o, "Forwarded: for=192.0.2.7;host=\"example.com\";proto=http\r\n"), "%s",
+	          o);
 	cr_assert_null(strstr(o, "6.6.6.6"));
 	cr_assert_null(strstr(o, "evil"));
 	cr_assert(strstr(o, "X-Request-Id: 0123456789abcdef0123456789abcdef\r\n"));
@@ -89,17 +90,20 @@ Test(headers, trusted_forwarding_fields_are_extended)
 
 Test(headers, framing_is_rewritten_not_copied)
 {
-	const char *o = build("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 1);
+	const char *o =
+	    build("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 1);
 	cr_assert(strstr(o, "Transfer-Encoding: chunked\r\n"));
 	cr_assert_null(strstr(o, "Content-Length"));
-	o = build("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", 1);
+	o = build("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+	          1);
 	cr_assert(strstr(o, "Content-Length: 5\r\n"));
 	cr_assert_null(strstr(o, "Expect"));
 }
 
 Test(headers, absolute_form_target_becomes_origin_form_with_its_host)
 {
-	const char *o = build("GET http://Example.COM:81/p?q=1 HTTP/1.1\r\nHost: example.com:81\r\n\r\n", 1);
+	const char *o =
+	    build("GET http://Example.COM:81/p?q=1 HTTP/1.1\r\nHost: example.com:81\r\n\r\n", 1);
 	cr_assert(strstr(o, "GET /p?q=1 HTTP/1.1\r\nHost: Example.COM:81\r\n") == o, "%s", o);
 	o = build("GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n", 1);
 	cr_assert(strstr(o, "GET / HTTP/1.1\r\n") == o, "%s", o);
@@ -116,7 +120,8 @@ Test(headers, http10_without_host_gets_upstream_address_and_via_1_0)
 Test(headers, request_id_kept_only_when_trusted_and_well_formed)
 {
 	char id[TT_REQUEST_ID_MAX + 1];
-	struct tt_h1_head h = parse_req("GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: abc-123\r\n\r\n");
+	struct tt_h1_head h =
+	    parse_req("GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: abc-123\r\n\r\n");
 	tt_hdr_request_id(&h, 1, 1, 2, id);
 	cr_assert_str_eq(id, "abc-123");
 	tt_hdr_request_id(&h, 0, 1, 2, id);
@@ -134,8 +139,10 @@ Test(headers, response_head_drops_hop_fields_and_sets_framing)
 	memset(&r, 0, sizeof(r));
 	r.fields = fields;
 	cr_assert_gt(tt_h1_parse_response(raw, strlen(raw), TT_METHOD_GET, &lim, &r), 0);
-	struct tt_hdr_response_ctx c = {.request_id = "rid", .proxy_name = "telltale",
-	                                .framing = TT_H1_BODY_CHUNKED, .keep_alive = 1};
+	struct tt_hdr_response_ctx c = {.request_id = "rid",
+	                                .proxy_name = "telltale",
+	                                .framing = TT_H1_BODY_CHUNKED,
+	                                .keep_alive = 1};
 	ssize_t n = tt_hdr_downstream_response(out, sizeof(out), &r, &c);
 	cr_assert_gt(n, 0);
 	out[n] = 0;
@@ -162,8 +169,10 @@ Test(headers, head_response_keeps_content_length)
 	r.fields = fields;
 	cr_assert_gt(tt_h1_parse_response(raw, strlen(raw), TT_METHOD_HEAD, &lim, &r), 0);
 	cr_assert_eq(r.framing, TT_H1_BODY_NONE);
-	struct tt_hdr_response_ctx c = {.request_id = "rid", .proxy_name = "telltale",
-	                                .framing = TT_H1_BODY_NONE, .keep_alive = 1};
+	struct tt_hdr_response_ctx c = {.request_id = "rid",
+	                                .proxy_name = "telltale",
+	                                .framing = TT_H1_BODY_NONE,
+	                                .keep_alive = 1};
 	ssize_t n = tt_hdr_downstream_response(out, sizeof(out), &r, &c);
 	out[n] = 0;
 	cr_assert(strstr(out, "Content-Length: 1234\r\n"), "%s", out);

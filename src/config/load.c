@@ -1,0 +1,780 @@
+/*
+ * The config file: a tree of YAML nodes (yaml_nodes.c) walked against the
+ * schema below, filling a struct tt_config that starts from the defaults.
+ *
+ * Each mapping level is one table of keys saying what type each value must
+ * have and which handler reads it; walk_map does the checks every level
+ * shares (duplicate keys, unknown keys with a suggestion, wrong types,
+ * missing values), so a handler sees only a value of the right shape.
+ * Walking never stops at a problem: everything wrong in the file is
+ * reported in one pass. Invariant: every problem is reported exactly once,
+ * at the position of the node it is about; BAD nodes are skipped silently.
+ */
+#include "config/config_int.h"
+#include "config/yaml_nodes.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* A config file larger than this is not a config file. */
+#define FILE_MAX (4u << 20)
+#define WHAT_MAX 320
+
+struct ld {
+	struct tt_cfg_diags *d;
+	struct tt_config *c;
+	struct tt_cfg_vpos vp;
+	int trusted_seen;
+};
+
+struct key;
+typedef void (*key_fn)(struct ld *l, const struct key *key, const char *what,
+                       const struct tt_ynode *k, const struct tt_ynode *v, void *obj);
+
+struct key {
+	const char *name;
+	enum tt_yn_kind kind; /* what the value must be */
+	const char *expect;   /* "expected ..." in hints */
+	key_fn fn;
+	size_t off;        /* field in obj, for the generic handlers */
+	uint64_t min, max; /* range, for the generic handlers */
+	int width;         /* bytes of the field: 4 or 8 */
+};
+
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* h_uint stores 'workers' (an unsigned) through a 4-byte field width. */
+_Static_assert(sizeof(unsigned) == 4, "tt_config.workers is stored as 4 bytes");
+
+static void say(struct ld *l, const struct tt_ynode *n, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void say(struct ld *l, const struct tt_ynode *n, const char *hint, const char *fmt, ...)
+{
+	char msg[sizeof(((struct tt_cfg_diag *)0)->message)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tt_cfg_diag_add(l->d, n->line, n->col, hint, "%s", msg);
+}
+
+static const char *kind_expect(enum tt_yn_kind k)
+{
+	return k == TT_YN_MAP ? "a mapping" : k == TT_YN_SEQ ? "a list" : "a single value";
+}
+
+static void store(void *obj, const struct key *key, uint64_t v)
+{
+	char *p = (char *)obj + key->off;
+	if (key->width == 4) {
+		uint32_t w = (uint32_t)v;
+		memcpy(p, &w, sizeof(w));
+	} else {
+		memcpy(p, &v, sizeof(v));
+	}
+}
+
+static void range_problem(struct ld *l, const struct key *key, const char *what,
+                          const struct tt_ynode *v)
+{
+	char q[280], hint[256];
+	tt_cfg_quote(q, sizeof(q), v->str);
+	snprintf(hint, sizeof(hint), "expected %s", key->expect);
+	say(l, v, hint, "%s: %s is out of range", what, q);
+}
+
+static void h_uint(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
+                   const struct tt_ynode *v, void *obj)
+{
+	uint64_t n;
+	enum tt_val_err e = tt_val_uint(v->str, &n);
+	if (e == TT_VAL_OK && (n < key->min || n > key->max))
+		e = TT_VAL_RANGE;
+	if (e == TT_VAL_RANGE)
+		range_problem(l, key, what, v);
+	else if (e)
+		tt_cfg_value_problem(l->d, v->line, v->col, what, TT_CFG_V_INT, v->str, e, NULL);
+	else
+		store(obj, key, n);
+}
+
+static void h_duration(struct ld *l, const struct key *key, const char *what,
+                       const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	uint64_t ms;
+	enum tt_val_err e = tt_val_duration(v->str, &ms);
+	char hint[256];
+	if (e) {
+		tt_cfg_value_problem(l->d, v->line, v->col, what, TT_CFG_V_DURATION, v->str, e,
+		                     NULL);
+	} else if (ms < key->min) {
+		snprintf(hint, sizeof(hint), "expected %s", key->expect);
+		say(l, v, hint, "%s: must be greater than 0", what);
+	} else {
+		store(obj, key, ms);
+	}
+}
+
+static void h_size(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
+                   const struct tt_ynode *v, void *obj)
+{
+	uint64_t n;
+	enum tt_val_err e = tt_val_size(v->str, &n);
+	if (e == TT_VAL_OK && (n < key->min || n > key->max))
+		range_problem(l, key, what, v);
+	else if (e)
+		tt_cfg_value_problem(l->d, v->line, v->col, what, TT_CFG_V_SIZE, v->str, e, NULL);
+	else
+		store(obj, key, n);
+}
+
+/* Stores the node itself, for handlers that need several keys at once. */
+static void h_node(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
+                   const struct tt_ynode *v, void *obj)
+{
+	memcpy((char *)obj + key->off, &v, sizeof(v));
+}
+
+static void key_list(const struct key *keys, size_t n, char *out, size_t size)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o < size; i++)
+		o += (size_t)snprintf(out + o, size - o, "%s%s", i ? ", " : "", keys[i].name);
+}
+
+static void unknown_key(struct ld *l, const struct tt_ynode *k, const char *where,
+                        const struct key *keys, size_t nkeys)
+{
+	const char *names[16];
+	char list[200], hint[256], q[280];
+	size_t n = nkeys < 16 ? nkeys : 16;
+	for (size_t i = 0; i < n; i++)
+		names[i] = keys[i].name;
+	const char *close = tt_val_closest(k->str, names, n);
+	key_list(keys, nkeys, list, sizeof(list));
+	if (close)
+		snprintf(hint, sizeof(hint), "did you mean '%s'? valid keys: %s", close, list);
+	else
+		snprintf(hint, sizeof(hint), "valid keys: %s", list);
+	tt_cfg_quote(q, sizeof(q), k->str);
+	if (where[0])
+		say(l, k, hint, "unknown key '%s' in '%s'", q, where);
+	else
+		say(l, k, hint, "unknown key '%s' at the top level", q);
+}
+
+/* Reports the key at items[i] if an earlier key has the same text. */
+static int duplicate_key(struct ld *l, const struct tt_ynode *map, size_t i)
+{
+	const struct tt_ynode *k = map->items[i];
+	for (size_t j = 0; j < i; j += 2) {
+		const struct tt_ynode *o = map->items[j];
+		if (o->kind != TT_YN_SCALAR || strcmp(o->str, k->str))
+			continue;
+		char q[280];
+		tt_cfg_quote(q, sizeof(q), k->str);
+		say(l, k, "each key may appear once in a mapping; remove or merge one of them",
+		    "duplicate key '%s', first at line %u", q, o->line);
+		return 1;
+	}
+	return 0;
+}
+
+/* Checks the shape of v against key; 1 when the handler may read it. */
+static int shape_ok(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *v)
+{
+	char hint[256];
+	snprintf(hint, sizeof(hint), "expected %s", key->expect);
+	if (tt_yn_is_null(v)) {
+		say(l, v, hint, "'%s' has no value", what);
+		return 0;
+	}
+	if (v->kind != key->kind) {
+		say(l, v, hint, "'%s' must be %s, found %s", what, kind_expect(key->kind),
+		    tt_yn_kind_name(v));
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Walk one mapping: every key is checked for type, duplicates and validity,
+ * then handed to its handler. keys == NULL means any key name is valid (a
+ * mapping of user-chosen names) and `any` reads each.
+ */
+static void walk_map(struct ld *l, const struct tt_ynode *map, const char *where,
+                     const struct key *keys, size_t nkeys, const struct key *any, void *obj)
+{
+	for (size_t i = 0; i + 1 < map->n; i += 2) {
+		const struct tt_ynode *k = map->items[i], *v = map->items[i + 1];
+		const struct key *key = any;
+		char what[WHAT_MAX], q[280];
+		if (k->kind == TT_YN_BAD)
+			continue;
+		if (k->kind != TT_YN_SCALAR || tt_yn_is_null(k)) {
+			say(l, k, "write keys as plain names", "keys must be names, found %s",
+			    tt_yn_kind_name(k));
+			continue;
+		}
+		if (duplicate_key(l, map, i))
+			continue;
+		for (size_t j = 0; keys && j < nkeys; j++)
+			if (!strcmp(keys[j].name, k->str))
+				key = &keys[j];
+		if (!key) {
+			unknown_key(l, k, where, keys, nkeys);
+			continue;
+		}
+		tt_cfg_quote(q, sizeof(q), k->str);
+		snprintf(what, sizeof(what), "%s%s%s", where, where[0] ? "." : "", q);
+		if (v->kind == TT_YN_BAD || !shape_ok(l, key, what, v))
+			continue;
+		key->fn(l, key, what, k, v, obj);
+	}
+}
+
+/* 1 when the mapping has the key (whatever its value). */
+static int has_key(const struct tt_ynode *map, const char *name)
+{
+	for (size_t i = 0; i + 1 < map->n; i += 2)
+		if (map->items[i]->kind == TT_YN_SCALAR && !strcmp(map->items[i]->str, name))
+			return 1;
+	return 0;
+}
+
+/* A list item must be a scalar; reports and returns 0 otherwise. */
+static int item_scalar(struct ld *l, const char *what, const struct tt_ynode *it,
+                       const char *expect)
+{
+	if (it->kind == TT_YN_BAD)
+		return 0;
+	if (it->kind == TT_YN_SCALAR && !tt_yn_is_null(it))
+		return 1;
+	say(l, it, expect, "%s must be a single value, found %s", what, tt_yn_kind_name(it));
+	return 0;
+}
+
+static void h_workers(struct ld *l, const struct key *key, const char *what,
+                      const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	if (!strcmp(v->str, "auto"))
+		l->c->workers = tt_cfg_auto_workers();
+	else
+		h_uint(l, key, what, k, v, l->c);
+}
+
+static void h_access_log(struct ld *l, const struct key *key, const char *what,
+                         const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	struct tt_config *c = l->c;
+	const char *s = v->str;
+	if (!strcmp(s, "stderr")) {
+		say(l, v, "write stdout, off, or a file path such as /dev/stderr",
+		    "access_log: 'stderr' is not a choice");
+		return;
+	}
+	if (!s[0]) {
+		say(l, v, "expected stdout, off, or a file path", "access_log: the path is empty");
+		return;
+	}
+	free(c->access_log);
+	if (!strcmp(s, "off"))
+		c->access_log = NULL;
+	else
+		c->access_log = tt_cfg_strdup(!strcmp(s, "stdout") ? "-" : s);
+}
+
+static void h_name(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
+                   const struct tt_ynode *v, void *obj)
+{
+	const char *bad = tt_cfg_bad_proxy_name(v->str);
+	char q[280];
+	if (bad) {
+		tt_cfg_quote(q, sizeof(q), v->str);
+		say(l, v, "the name goes into the Via header, which allows a single token",
+		    "name: '%s' %s", q, bad);
+		return;
+	}
+	free(l->c->name);
+	l->c->name = tt_cfg_strdup(v->str);
+}
+
+static void listen_one(struct ld *l, const char *what, const struct tt_ynode *it,
+                       const unsigned *lines)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	char why[128], q[280];
+	struct tt_config *c = l->c;
+	enum tt_val_err e = tt_val_addr(it->str, 1, &ss, &len, why, sizeof(why));
+	if (e) {
+		tt_cfg_value_problem(l->d, it->line, it->col, what, TT_CFG_V_LISTEN_ADDR, it->str,
+		                     e, why);
+		return;
+	}
+	for (size_t j = 0; j < c->nlisteners; j++) {
+		if (c->listeners[j].addr_len != len || memcmp(&c->listeners[j].addr, &ss, len))
+			continue;
+		tt_cfg_quote(q, sizeof(q), it->str);
+		say(l, it, "give each address once", "%s: '%s' is the same address as line %u",
+		    what, q, lines[j]);
+		return;
+	}
+	struct tt_cfg_listener *ls = tt_cfg_push_listener(c);
+	ls->address = tt_cfg_strdup(it->str);
+	ls->addr = ss;
+	ls->addr_len = len;
+}
+
+static void h_listen(struct ld *l, const struct key *key, const char *what,
+                     const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	if (v->n == 0) {
+		say(l, v, "list at least one address, e.g. listen: [\"127.0.0.1:8080\"]",
+		    "'listen' is empty");
+		return;
+	}
+	/* Lines of the listeners kept so far, to point a duplicate at its first. */
+	unsigned *lines = calloc(v->n, sizeof(*lines));
+	if (!lines)
+		abort();
+	for (size_t i = 0; i < v->n; i++) {
+		const struct tt_ynode *it = v->items[i];
+		char iw[WHAT_MAX];
+		snprintf(iw, sizeof(iw), "listen %zu", i + 1);
+		if (!item_scalar(l, iw, it, "write each address as host:port, e.g. 127.0.0.1:8080"))
+			continue;
+		size_t before = l->c->nlisteners;
+		listen_one(l, iw, it, lines);
+		if (l->c->nlisteners > before)
+			lines[before] = it->line;
+	}
+	free(lines);
+}
+
+static void h_cidrs(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
+                    const struct tt_ynode *v, void *obj)
+{
+	/* An explicit list replaces the loopback default; [] trusts no one. */
+	l->c->ntrusted = 0;
+	for (size_t i = 0; i < v->n; i++) {
+		const struct tt_ynode *it = v->items[i];
+		struct tt_cfg_cidr cidr;
+		char iw[WHAT_MAX];
+		snprintf(iw, sizeof(iw), "trusted_networks %zu", i + 1);
+		if (!item_scalar(l, iw, it, "write each network as 10.0.0.0/8 or ::1/128"))
+			continue;
+		enum tt_val_err e = tt_val_cidr(it->str, &cidr);
+		if (e)
+			tt_cfg_value_problem(l->d, it->line, it->col, iw, TT_CFG_V_CIDR, it->str, e,
+			                     NULL);
+		else
+			*tt_cfg_push_trusted(l->c) = cidr;
+	}
+}
+
+static const struct key timeout_keys[] = {
+#define T(name, min, exp)                                                                          \
+	{                                                                                          \
+#name, TT_YN_SCALAR, exp, h_duration, offsetof(struct tt_cfg_timeouts, name##_ms), \
+		    min, TT_VAL_DURATION_MAX_MS, 8                                                 \
+	}
+    T(downstream_head, 1, "a duration greater than 0, such as 10s"),
+    T(downstream_keepalive, 1, "a duration greater than 0, such as 75s"),
+    T(downstream_idle, 1, "a duration greater than 0, such as 60s"),
+    T(upstream_connect, 1, "a duration greater than 0, such as 5s"),
+    T(upstream_head, 1, "a duration greater than 0, such as 60s"),
+    T(upstream_idle, 1, "a duration greater than 0, such as 60s"),
+    T(total, 0, "a duration such as 5m, or 0 for no limit"),
+    T(grace, 1, "a duration greater than 0, such as 10s"),
+#undef T
+};
+
+static const struct key limit_keys[] = {
+    {"head_bytes", TT_YN_SCALAR, "a size from 1k to 1m, such as 16k", h_size,
+     offsetof(struct tt_cfg_limits, head_bytes), 1024, 1024 * 1024, 4},
+    {"header_count", TT_YN_SCALAR, "an integer from 1 to 1000", h_uint,
+     offsetof(struct tt_cfg_limits, header_count), 1, 1000, 4},
+    {"body_bytes", TT_YN_SCALAR, "a size such as 10m, or 0 for no limit", h_size,
+     offsetof(struct tt_cfg_limits, body_bytes), 0, UINT64_MAX, 8},
+};
+
+static void h_timeouts(struct ld *l, const struct key *key, const char *what,
+                       const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	walk_map(l, v, "timeouts", timeout_keys, NKEYS(timeout_keys), NULL, &l->c->timeouts);
+}
+
+static void h_limits(struct ld *l, const struct key *key, const char *what,
+                     const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	walk_map(l, v, "limits", limit_keys, NKEYS(limit_keys), NULL, &l->c->limits);
+}
+
+/* The upstream and route walkers live below the top-level table. */
+static void h_upstreams(struct ld *l, const struct key *key, const char *what,
+                        const struct tt_ynode *k, const struct tt_ynode *v, void *obj);
+static void h_routes(struct ld *l, const struct key *key, const char *what,
+                     const struct tt_ynode *k, const struct tt_ynode *v, void *obj);
+
+static const struct key top_keys[] = {
+    {"workers", TT_YN_SCALAR, "auto, or an integer from 1 to 256", h_workers,
+     offsetof(struct tt_config, workers), 1, TT_CFG_MAX_WORKERS, 4},
+    {"access_log", TT_YN_SCALAR, "stdout, off, or a file path", h_access_log, 0, 0, 0, 0},
+    {"name", TT_YN_SCALAR, "a name for the Via header, such as telltale", h_name, 0, 0, 0, 0},
+    {"listen", TT_YN_SEQ, "a list of addresses, e.g. [\"127.0.0.1:8080\"]", h_listen, 0, 0, 0, 0},
+    {"upstreams", TT_YN_MAP, "a mapping of names to groups, e.g. {app: {servers: [...]}}",
+     h_upstreams, 0, 0, 0, 0},
+    {"routes", TT_YN_SEQ, "a list of routes, e.g. [{path: /, upstream: app}]", h_routes, 0, 0, 0,
+     0},
+    {"timeouts", TT_YN_MAP, "a mapping of timeouts, e.g. {upstream_head: 60s}", h_timeouts, 0, 0, 0,
+     0},
+    {"limits", TT_YN_MAP, "a mapping of limits, e.g. {head_bytes: 16k}", h_limits, 0, 0, 0, 0},
+    {"trusted_networks", TT_YN_SEQ, "a list of networks, e.g. [127.0.0.0/8, \"::1/128\"]", h_cidrs,
+     0, 0, 0, 0},
+};
+
+/* Upstream groups. */
+
+struct server_tmp {
+	const struct tt_ynode *address;
+	uint32_t weight;
+};
+
+static const struct key server_keys[] = {
+    {"address", TT_YN_SCALAR, "host:port, e.g. 127.0.0.1:8000", h_node,
+     offsetof(struct server_tmp, address), 0, 0, 0},
+    {"weight", TT_YN_SCALAR, "an integer from 1 to 1000", h_uint,
+     offsetof(struct server_tmp, weight), 1, TT_CFG_MAX_WEIGHT, 4},
+};
+
+static const struct key keepalive_keys[] = {
+    {"max_idle", TT_YN_SCALAR, "an integer from 0 to 100000", h_uint,
+     offsetof(struct tt_cfg_upstream, keepalive_max_idle), 0, TT_CFG_MAX_KEEPALIVE_IDLE, 4},
+    {"idle_timeout", TT_YN_SCALAR,
+     "a duration greater than 0, such as 4s (to keep no idle connections, set max_idle: 0)",
+     h_duration, offsetof(struct tt_cfg_upstream, keepalive_idle_timeout_ms), 1,
+     TT_VAL_DURATION_MAX_MS, 8},
+};
+
+static void add_server(struct ld *l, struct tt_cfg_upstream *u, const char *what,
+                       const struct tt_ynode *addr, uint32_t weight)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	char why[128];
+	enum tt_val_err e = tt_val_addr(addr->str, 0, &ss, &len, why, sizeof(why));
+	if (e) {
+		tt_cfg_value_problem(l->d, addr->line, addr->col, what, TT_CFG_V_ADDR, addr->str, e,
+		                     why);
+		return;
+	}
+	struct tt_cfg_server *s = tt_cfg_push_server(u);
+	s->address = tt_cfg_strdup(addr->str);
+	s->addr = ss;
+	s->addr_len = len;
+	s->weight = weight;
+}
+
+static void h_servers(struct ld *l, const struct key *key, const char *what,
+                      const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	struct tt_cfg_upstream *u = obj;
+	if (v->n == 0) {
+		say(l, v, "list at least one server, e.g. servers: [\"127.0.0.1:8000\"]",
+		    "'%s' is empty", what);
+		return;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const struct tt_ynode *it = v->items[i];
+		char iw[WHAT_MAX];
+		snprintf(iw, sizeof(iw), "%s %zu", what, i + 1);
+		if (it->kind == TT_YN_BAD)
+			continue;
+		if (it->kind == TT_YN_SCALAR && !tt_yn_is_null(it)) {
+			add_server(l, u, iw, it, 1);
+		} else if (it->kind == TT_YN_MAP) {
+			struct server_tmp t = {NULL, 1};
+			walk_map(l, it, iw, server_keys, NKEYS(server_keys), NULL, &t);
+			if (t.address)
+				add_server(l, u, iw, t.address, t.weight);
+			else if (!has_key(it, "address"))
+				say(l, it, "write {address: \"127.0.0.1:8000\", weight: 2}",
+				    "%s has no 'address'", iw);
+		} else {
+			say(l, it, "write host:port, or {address: host:port, weight: N}",
+			    "%s must be an address or a mapping, found %s", iw,
+			    tt_yn_kind_name(it));
+		}
+	}
+}
+
+static void h_keepalive(struct ld *l, const struct key *key, const char *what,
+                        const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	walk_map(l, v, what, keepalive_keys, NKEYS(keepalive_keys), NULL, obj);
+}
+
+static const struct key group_keys[] = {
+    {"servers", TT_YN_SEQ, "a list of servers, e.g. [\"127.0.0.1:8000\"]", h_servers, 0, 0, 0, 0},
+    {"keepalive", TT_YN_MAP, "a mapping, e.g. {max_idle: 32, idle_timeout: 4s}", h_keepalive, 0, 0,
+     0, 0},
+};
+
+static void h_group(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
+                    const struct tt_ynode *v, void *obj)
+{
+	const char *bad = tt_cfg_bad_upstream_name(k->str);
+	char q[280];
+	tt_cfg_quote(q, sizeof(q), k->str);
+	if (bad)
+		say(l, k, "use letters, digits, '.', '-' and '_'", "upstream name '%s' %s", q, bad);
+	/* Kept even when broken, so routes naming it do not add a second,
+	 * misleading "not defined" problem. */
+	struct tt_cfg_upstream *u = tt_cfg_push_upstream(l->c);
+	u->name = tt_cfg_strdup(k->str);
+	walk_map(l, v, what, group_keys, NKEYS(group_keys), NULL, u);
+	if (!has_key(v, "servers"))
+		say(l, k, "add servers: [\"127.0.0.1:8000\"]", "upstream '%s' has no 'servers'", q);
+}
+
+static void h_upstreams(struct ld *l, const struct key *key, const char *what,
+                        const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	static const struct key group = {
+	    "",      TT_YN_MAP, "a mapping with 'servers', e.g. {servers: [\"127.0.0.1:8000\"]}",
+	    h_group, 0,         0,
+	    0,       0};
+	l->vp.upstreams = (struct tt_cfg_pos){k->line, k->col};
+	if (v->n == 0) {
+		say(l, v, "name at least one group, e.g. upstreams: {app: {servers: [...]}}",
+		    "'upstreams' is empty");
+		return;
+	}
+	walk_map(l, v, "upstreams", NULL, 0, &group, NULL);
+}
+
+/* Routes. */
+
+struct route_tmp {
+	const struct tt_ynode *host, *path, *upstream;
+};
+
+static const struct key route_keys[] = {
+    {"host", TT_YN_SCALAR, "a host name such as example.com", h_node,
+     offsetof(struct route_tmp, host), 0, 0, 0},
+    {"path", TT_YN_SCALAR, "a path prefix such as /api", h_node, offsetof(struct route_tmp, path),
+     0, 0, 0},
+    {"upstream", TT_YN_SCALAR, "the name of an upstream", h_node,
+     offsetof(struct route_tmp, upstream), 0, 0, 0},
+};
+
+/* Checks a route's host and path; 1 when both are usable. */
+static int route_fields_ok(struct ld *l, size_t nr, const struct route_tmp *t)
+{
+	const char *bad;
+	char q[280];
+	int ok = 1;
+	if (t->host && (bad = tt_cfg_bad_route_host(t->host->str))) {
+		tt_cfg_quote(q, sizeof(q), t->host->str);
+		say(l, t->host, "write a host name such as example.com", "route %zu: host '%s' %s",
+		    nr, q, bad);
+		ok = 0;
+	}
+	if (t->path && (bad = tt_cfg_bad_route_path(t->path->str))) {
+		tt_cfg_quote(q, sizeof(q), t->path->str);
+		say(l, t->path, "write a path prefix such as /api", "route %zu: path '%s' %s", nr,
+		    q, bad);
+		ok = 0;
+	}
+	return ok;
+}
+
+static void route_one(struct ld *l, const struct tt_ynode *it)
+{
+	struct tt_config *c = l->c;
+	struct route_tmp t = {NULL, NULL, NULL};
+	size_t nr = c->nroutes + 1;
+	char iw[WHAT_MAX];
+	int ok = it->kind == TT_YN_MAP;
+	snprintf(iw, sizeof(iw), "route %zu", nr);
+	if (ok) {
+		walk_map(l, it, iw, route_keys, NKEYS(route_keys), NULL, &t);
+		ok = route_fields_ok(l, nr, &t) && t.upstream;
+		if (!t.upstream && !has_key(it, "upstream"))
+			say(l, it, "add upstream: NAME", "route %zu has no 'upstream'", nr);
+	} else if (it->kind != TT_YN_BAD) {
+		say(l, it, "write a route as {path: /api, upstream: app}",
+		    "route %zu must be a mapping, found %s", nr, tt_yn_kind_name(it));
+	}
+	/* A broken route is still kept, with no upstream name, so later routes
+	 * keep their numbers; tt_cfg_validate skips it. */
+	struct tt_cfg_route *r = tt_cfg_push_route(c);
+	r->host = ok && t.host ? tt_cfg_strdup(t.host->str) : NULL;
+	r->path_prefix = tt_cfg_strdup(ok && t.path ? t.path->str : "/");
+	r->upstream_name = tt_cfg_strdup(ok ? t.upstream->str : "");
+	struct tt_cfg_vpos *vp = &l->vp;
+	vp->route_start = realloc(vp->route_start, c->nroutes * sizeof(*vp->route_start));
+	vp->route_upstream = realloc(vp->route_upstream, c->nroutes * sizeof(*vp->route_upstream));
+	if (!vp->route_start || !vp->route_upstream)
+		abort();
+	vp->route_start[c->nroutes - 1] = (struct tt_cfg_pos){it->line, it->col};
+	vp->route_upstream[c->nroutes - 1] =
+	    ok ? (struct tt_cfg_pos){t.upstream->line, t.upstream->col}
+	       : (struct tt_cfg_pos){it->line, it->col};
+	vp->nroutes = c->nroutes;
+}
+
+static void h_routes(struct ld *l, const struct key *key, const char *what,
+                     const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	for (size_t i = 0; i < v->n; i++)
+		route_one(l, v->items[i]);
+}
+
+static void report_yaml(void *arg, unsigned line, unsigned col, const char *message,
+                        const char *hint)
+{
+	tt_cfg_diag_add(arg, line, col, hint, "%s", message);
+}
+
+/* Walks a parsed document into a config; returns it, or NULL. */
+static struct tt_config *load_tree(const char *name, const struct tt_ynode *root,
+                                   struct tt_cfg_diags *d)
+{
+	size_t before = tt_cfg_nproblems(d);
+	struct ld l = {.d = d};
+	if (root->kind == TT_YN_BAD)
+		return NULL;
+	if (root->kind != TT_YN_MAP) {
+		tt_cfg_diag_add(
+		    d, root->line, root->col,
+		    "start with keys such as listen: and upstreams:, see docs/config.md",
+		    "the top level must be a mapping, found %s", tt_yn_kind_name(root));
+		return NULL;
+	}
+	l.c = tt_cfg_new_default();
+	free(l.c->path);
+	l.c->path = tt_cfg_strdup(name);
+	l.vp.top = (struct tt_cfg_pos){root->line, root->col};
+	/* A present but broken 'listen' or 'upstreams' has been reported
+	 * already; "missing" would say the same thing twice, and wrongly. */
+	l.vp.listen_seen = has_key(root, "listen");
+	l.vp.upstreams_seen = has_key(root, "upstreams");
+	walk_map(&l, root, "", top_keys, NKEYS(top_keys), NULL, NULL);
+	tt_cfg_validate(l.c, d, &l.vp);
+	free(l.vp.route_start);
+	free(l.vp.route_upstream);
+	if (tt_cfg_nproblems(d) > before) {
+		tt_cfg_free(l.c);
+		return NULL;
+	}
+	return l.c;
+}
+
+/* Whole-config checks run last but read best in file order: a stable
+ * insertion sort by position of the problems this load added. */
+static void sort_diags(struct tt_cfg_diags *d, size_t from)
+{
+	for (size_t i = from + 1; i < d->n; i++) {
+		struct tt_cfg_diag g = d->items[i];
+		size_t j = i;
+		while (j > from &&
+		       (d->items[j - 1].line > g.line ||
+		        (d->items[j - 1].line == g.line && d->items[j - 1].col > g.col))) {
+			d->items[j] = d->items[j - 1];
+			j--;
+		}
+		d->items[j] = g;
+	}
+}
+
+int tt_cfg_load_string(const char *name, const char *yaml, size_t len, struct tt_config **out,
+                       struct tt_cfg_diags *d)
+{
+	struct tt_ynode *root = NULL;
+	*out = NULL;
+	if (!name)
+		name = "(config)";
+	tt_cfg_diags_set_file(d, name);
+	size_t before = tt_cfg_nproblems(d), first = d->n;
+	if (tt_yn_parse(yaml ? yaml : "", yaml ? len : 0, &root, report_yaml, d) == 0) {
+		if (root)
+			*out = load_tree(name, root, d);
+		else if (tt_cfg_nproblems(d) == before)
+			tt_cfg_diag_add(
+			    d, 1, 1,
+			    "at least 'listen' and 'upstreams' are needed; see docs/config.md",
+			    "the configuration is empty");
+	}
+	tt_yn_free(root);
+	sort_diags(d, first);
+	if (*out && tt_cfg_nproblems(d) > before) {
+		/* Non-fatal YAML problems (anchors, tags) still fail the load. */
+		tt_cfg_free(*out);
+		*out = NULL;
+	}
+	return *out ? 0 : (int)tt_cfg_nproblems(d);
+}
+
+/* Reads at most FILE_MAX bytes; returns 0, or an errno value. */
+static int read_all(FILE *f, char **out, size_t *n)
+{
+	size_t cap = 0, len = 0;
+	char *buf = NULL;
+	struct stat st;
+	if (fstat(fileno(f), &st))
+		return errno;
+	if (S_ISDIR(st.st_mode))
+		return EISDIR;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= FILE_MAX) {
+				free(buf);
+				return EFBIG;
+			}
+			cap = cap ? cap * 2 : 4096;
+			char *p = realloc(buf, cap);
+			if (!p)
+				abort();
+			buf = p;
+		}
+		size_t got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		free(buf);
+		return EIO;
+	}
+	*out = buf;
+	*n = len;
+	return 0;
+}
+
+int tt_cfg_load_file(const char *path, struct tt_config **out, struct tt_cfg_diags *d)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	*out = NULL;
+	tt_cfg_diags_set_file(d, path);
+	FILE *f = fopen(path, "rb");
+	int err = f ? read_all(f, &buf, &n) : errno;
+	if (f)
+		fclose(f);
+	if (err) {
+		tt_cfg_diag_add(d, 0, 0, "check the path given with -c", "cannot read the file: %s",
+		                strerror(err));
+		return (int)tt_cfg_nproblems(d);
+	}
+	int rc = tt_cfg_load_string(path, buf, n, out, d);
+	free(buf);
+	return rc;
+}
