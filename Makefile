@@ -63,9 +63,11 @@ build/unit/%: tests/unit/%.c $(SAN_LIB_OBJ) $(HDR)
 	$(Q)$(CC) $(CFLAGS_SAN) -Itests/unit -o $@ $< $(SAN_LIB_OBJ) $(LDLIBS) -lcriterion
 
 # libFuzzer targets are built with clang, each with only the module it
-# drives: the HTTP parsers need libc alone, the config loader libyaml.
+# drives: the HTTP parsers need libc alone, the config loader libyaml and
+# the error-page template check, the Proxy-Status writer the catalogue.
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
-FUZZ_DEPS_fuzz_config := $(wildcard src/config/*.c)
+FUZZ_DEPS_fuzz_config := $(wildcard src/config/*.c src/respond/*.c src/fault/*.c)
+FUZZ_DEPS_fuzz_proxy_status := $(wildcard src/respond/*.c src/fault/*.c)
 fuzz_deps = $(or $(FUZZ_DEPS_$(1)),$(wildcard src/http/*.c))
 .SECONDEXPANSION:
 build/fuzz/%: fuzz/%.c $$(call fuzz_deps,%) $(HDR)

@@ -14,6 +14,7 @@ static const struct {
     {"run", tt_cli_run, "serve with a configuration file (default telltale.yaml)"},
     {"proxy", tt_cli_proxy, "serve without a file: --listen ADDR --to ADDR[,ADDR...]"},
     {"check", tt_cli_check, "validate a configuration file and explain every problem"},
+    {"errors", tt_cli_errors, "explain the errors telltale produces (docs/errors.md)"},
     {"version", tt_cli_version, "print the version"},
 };
 

@@ -86,6 +86,28 @@ struct tt_cfg_cidr *tt_cfg_push_trusted(struct tt_config *c)
 	return push((void **)&c->trusted, &c->ntrusted, sizeof(*c->trusted));
 }
 
+struct tt_cfg_cidr *tt_cfg_push_detail(struct tt_config *c)
+{
+	return push((void **)&c->detail, &c->ndetail, sizeof(*c->detail));
+}
+
+/* The default name is the machine's host name (issue 3: the Proxy-Status
+ * member names the intermediary), cut to the token characters Via allows;
+ * "telltale" when there is none. */
+static char *default_name(void)
+{
+	char host[256], out[TT_CFG_MAX_NAME + 1];
+	size_t n = 0;
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = 0;
+	host[sizeof(host) - 1] = 0;
+	for (const char *p = host; *p && n < TT_CFG_MAX_NAME; p++)
+		if (isalnum((unsigned char)*p) || *p == '-' || *p == '.' || *p == '_')
+			out[n++] = *p;
+	out[n] = 0;
+	return tt_cfg_strdup(n ? out : TT_CFG_DEFAULT_NAME);
+}
+
 struct tt_config *tt_cfg_new_default(void)
 {
 	struct tt_config *c = calloc(1, sizeof(*c));
@@ -95,7 +117,7 @@ struct tt_config *tt_cfg_new_default(void)
 	c->path = tt_cfg_strdup("(flags)");
 	c->workers = tt_cfg_auto_workers();
 	c->access_log = tt_cfg_strdup("-");
-	c->name = tt_cfg_strdup(TT_CFG_DEFAULT_NAME);
+	c->name = default_name();
 	c->timeouts = (struct tt_cfg_timeouts){
 	    .downstream_head_ms = 10000,
 	    .downstream_keepalive_ms = 75000,
@@ -110,6 +132,8 @@ struct tt_config *tt_cfg_new_default(void)
 	    (struct tt_cfg_limits){.head_bytes = 16384, .header_count = 100, .body_bytes = 0};
 	tt_val_cidr("127.0.0.0/8", tt_cfg_push_trusted(c));
 	tt_val_cidr("::1/128", tt_cfg_push_trusted(c));
+	tt_val_cidr("127.0.0.0/8", tt_cfg_push_detail(c));
+	tt_val_cidr("::1/128", tt_cfg_push_detail(c));
 	return c;
 }
 
@@ -438,6 +462,9 @@ void tt_cfg_free(struct tt_config *c)
 	free(c->upstreams);
 	free(c->routes);
 	free(c->trusted);
+	free(c->detail);
+	free(c->error_page);
+	free(c->error_page_html);
 	free(c->path);
 	free(c->access_log);
 	free(c->name);
@@ -464,31 +491,41 @@ static int in_cidr(const struct tt_cfg_cidr *n, const uint8_t *addr)
 	return (n->addr[full] & mask) == (addr[full] & mask);
 }
 
-static int trusted_in(const struct tt_config *c, int family, const uint8_t *addr)
+static int in_list(const struct tt_cfg_cidr *list, size_t n, int family, const uint8_t *addr)
 {
-	for (size_t i = 0; i < c->ntrusted; i++)
-		if (c->trusted[i].family == family && in_cidr(&c->trusted[i], addr))
+	for (size_t i = 0; i < n; i++)
+		if (list[i].family == family && in_cidr(&list[i], addr))
 			return 1;
 	return 0;
 }
 
-int tt_cfg_is_trusted(const struct tt_config *c, const struct sockaddr *sa)
+static int addr_in(const struct tt_cfg_cidr *list, size_t n, const struct sockaddr *sa)
 {
-	if (!c || !sa)
+	if (!sa)
 		return 0;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		return trusted_in(c, AF_INET, (const uint8_t *)&in->sin_addr);
+		return in_list(list, n, AF_INET, (const uint8_t *)&in->sin_addr);
 	}
 	if (sa->sa_family != AF_INET6)
 		return 0;
 	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
 	const uint8_t *a = in6->sin6_addr.s6_addr;
-	if (trusted_in(c, AF_INET6, a))
+	if (in_list(list, n, AF_INET6, a))
 		return 1;
 	/* A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d (RFC 4291
-	 * section 2.5.5.2); they are trusted by the IPv4 networks. */
-	return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && trusted_in(c, AF_INET, a + 12);
+	 * section 2.5.5.2); they are matched by the IPv4 networks. */
+	return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in_list(list, n, AF_INET, a + 12);
+}
+
+int tt_cfg_is_trusted(const struct tt_config *c, const struct sockaddr *sa)
+{
+	return c && addr_in(c->trusted, c->ntrusted, sa);
+}
+
+int tt_cfg_shows_detail(const struct tt_config *c, const struct sockaddr *sa)
+{
+	return c && addr_in(c->detail, c->ndetail, sa);
 }
 
 /* "/api" matches "/api", "/api/x" and "/api?q" but not "/apix": prefixes end

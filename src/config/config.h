@@ -96,6 +96,17 @@ struct tt_config {
 	 * default loopback only. */
 	struct tt_cfg_cidr *trusted;
 	size_t ntrusted;
+
+	/* Downstreams shown full error detail (upstream addresses, system
+	 * errors, Proxy-Status details, every attempt); default loopback only. */
+	struct tt_cfg_cidr *detail;
+	size_t ndetail;
+
+	/* The operator's error page template (error_page): its path, and its
+	 * content, read and checked at load time. NULL = the built-in page. */
+	char *error_page;
+	char *error_page_html;
+	size_t error_page_len;
 };
 
 /* One problem found while loading. */
@@ -180,6 +191,9 @@ void tt_cfg_set_resolver(int (*resolve)(const char *host, uint16_t port,
 /* 1 when the address (sockaddr_in or sockaddr_in6, v4-mapped handled) lies
  * in one of the config's trusted networks. */
 int tt_cfg_is_trusted(const struct tt_config *c, const struct sockaddr *sa);
+
+/* 1 when the address lies in error_detail_networks. */
+int tt_cfg_shows_detail(const struct tt_config *c, const struct sockaddr *sa);
 
 /* The route for a request's Host (without port, case-insensitive) and path,
  * or NULL. Routes are tried in file order; the longest matching prefix among

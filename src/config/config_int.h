@@ -21,6 +21,7 @@
 #define TT_CFG_MAX_NAME           64
 #define TT_CFG_MAX_WEIGHT         1000
 #define TT_CFG_MAX_KEEPALIVE_IDLE 100000
+#define TT_CFG_MAX_TEMPLATE       (64 * 1024) /* error_page: fits a buffer block with room */
 
 struct tt_cfg_pos {
 	unsigned line, col; /* 0 when not from a file */
@@ -83,9 +84,14 @@ struct tt_cfg_upstream *tt_cfg_push_upstream(struct tt_config *c);
 struct tt_cfg_server *tt_cfg_push_server(struct tt_cfg_upstream *u);
 struct tt_cfg_route *tt_cfg_push_route(struct tt_config *c);
 struct tt_cfg_cidr *tt_cfg_push_trusted(struct tt_config *c);
+struct tt_cfg_cidr *tt_cfg_push_detail(struct tt_config *c);
 
 /* strdup that aborts on failure (our own small allocation). */
 char *tt_cfg_strdup(const char *s);
+
+/* Read a whole file of at most max bytes, NUL-terminated, into a heap
+ * buffer (*len excludes the NUL). NULL with a reason in why on failure. */
+char *tt_cfg_read_file(const char *path, size_t max, size_t *len, char *why, size_t whycap);
 
 /* Number of online cores, clamped to 1..TT_CFG_MAX_WORKERS. */
 unsigned tt_cfg_auto_workers(void);

@@ -11,6 +11,7 @@
  * at the position of the node it is about; BAD nodes are skipped silently.
  */
 #include "config/config_int.h"
+#include "respond/error_body.h"
 #include "config/yaml_nodes.h"
 
 #include <errno.h>
@@ -358,16 +359,16 @@ static void h_listen(struct ld *l, const struct key *key, const char *what,
 	free(lines);
 }
 
-static void h_cidrs(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
-                    const struct tt_ynode *v, void *obj)
+/* An explicit list replaces the loopback default; [] matches no one. */
+static void load_cidrs(struct ld *l, const struct tt_ynode *v, const char *list_name,
+                       struct tt_cfg_cidr *(*push_one)(struct tt_config *), size_t *n)
 {
-	/* An explicit list replaces the loopback default; [] trusts no one. */
-	l->c->ntrusted = 0;
+	*n = 0;
 	for (size_t i = 0; i < v->n; i++) {
 		const struct tt_ynode *it = v->items[i];
 		struct tt_cfg_cidr cidr;
 		char iw[WHAT_MAX];
-		snprintf(iw, sizeof(iw), "trusted_networks %zu", i + 1);
+		snprintf(iw, sizeof(iw), "%s %zu", list_name, i + 1);
 		if (!item_scalar(l, iw, it, "write each network as 10.0.0.0/8 or ::1/128"))
 			continue;
 		enum tt_val_err e = tt_val_cidr(it->str, &cidr);
@@ -375,8 +376,65 @@ static void h_cidrs(struct ld *l, const struct key *key, const char *what, const
 			tt_cfg_value_problem(l->d, it->line, it->col, iw, TT_CFG_V_CIDR, it->str, e,
 			                     NULL);
 		else
-			*tt_cfg_push_trusted(l->c) = cidr;
+			*push_one(l->c) = cidr;
 	}
+}
+
+static void h_cidrs(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
+                    const struct tt_ynode *v, void *obj)
+{
+	load_cidrs(l, v, "trusted_networks", tt_cfg_push_trusted, &l->c->ntrusted);
+}
+
+static void h_detail_cidrs(struct ld *l, const struct key *key, const char *what,
+                           const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	load_cidrs(l, v, "error_detail_networks", tt_cfg_push_detail, &l->c->ndetail);
+}
+
+/* A relative path is taken from the config file's folder, as with nginx's
+ * include: the file and its templates move together. */
+static char *read_relative(struct ld *l, const char *path, size_t *len, char *why, size_t whycap)
+{
+	const char *file = l->d->file, *slash = file ? strrchr(file, '/') : NULL;
+	char full[4096];
+	if (path[0] == '/' || !slash)
+		return tt_cfg_read_file(path, TT_CFG_MAX_TEMPLATE, len, why, whycap);
+	snprintf(full, sizeof(full), "%.*s/%s", (int)(slash - file), file, path);
+	return tt_cfg_read_file(full, TT_CFG_MAX_TEMPLATE, len, why, whycap);
+}
+
+/* error_page: read the operator's template now, so that a missing file or
+ * an unknown placeholder stops the start (and `telltale check`) with the
+ * template's own line and column. */
+static void h_error_page(struct ld *l, const struct key *key, const char *what,
+                         const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	struct tt_config *c = l->c;
+	char q[280], msg[256];
+	unsigned tl = 0, tc = 0;
+	size_t len = 0;
+	char *html = NULL;
+
+	tt_cfg_quote(q, sizeof(q), v->str);
+	free(html);
+	html = read_relative(l, v->str, &len, msg, sizeof(msg));
+	if (!html) {
+		say(l, v, "give the path of an HTML file with {{placeholders}}, see docs/errors.md",
+		    "error_page: cannot use '%s': %s", q, msg);
+		return;
+	}
+	if (tt_error_template_check(html, len, &tl, &tc, msg, sizeof(msg)) != 0) {
+		say(l, v, "placeholders are listed in docs/config.md (error_page)",
+		    "error_page: %s:%u:%u: %s", q, tl, tc, msg);
+		free(html);
+		return;
+	}
+	free(c->error_page);
+	free(c->error_page_html);
+	c->error_page = tt_cfg_strdup(v->str);
+	c->error_page_html = html;
+	c->error_page_len = len;
 }
 
 static const struct key timeout_keys[] = {
@@ -427,7 +485,7 @@ static const struct key top_keys[] = {
     {"workers", TT_YN_SCALAR, "auto, or an integer from 1 to 256", h_workers,
      offsetof(struct tt_config, workers), 1, TT_CFG_MAX_WORKERS, 4},
     {"access_log", TT_YN_SCALAR, "stdout, off, or a file path", h_access_log, 0, 0, 0, 0},
-    {"name", TT_YN_SCALAR, "a name for the Via header, such as telltale", h_name, 0, 0, 0, 0},
+    {"name", TT_YN_SCALAR, "a name for Via and Proxy-Status, such as edge-1", h_name, 0, 0, 0, 0},
     {"listen", TT_YN_SEQ, "a list of addresses, e.g. [\"127.0.0.1:8080\"]", h_listen, 0, 0, 0, 0},
     {"upstreams", TT_YN_MAP, "a mapping of names to groups, e.g. {app: {servers: [...]}}",
      h_upstreams, 0, 0, 0, 0},
@@ -438,6 +496,9 @@ static const struct key top_keys[] = {
     {"limits", TT_YN_MAP, "a mapping of limits, e.g. {head_bytes: 16k}", h_limits, 0, 0, 0, 0},
     {"trusted_networks", TT_YN_SEQ, "a list of networks, e.g. [127.0.0.0/8, \"::1/128\"]", h_cidrs,
      0, 0, 0, 0},
+    {"error_detail_networks", TT_YN_SEQ, "a list of networks, e.g. [127.0.0.0/8, \"::1/128\"]",
+     h_detail_cidrs, 0, 0, 0, 0},
+    {"error_page", TT_YN_SCALAR, "the path of an HTML template", h_error_page, 0, 0, 0, 0},
 };
 
 /* Upstream groups. */
@@ -757,6 +818,29 @@ static int read_all(FILE *f, char **out, size_t *n)
 	*out = buf;
 	*n = len;
 	return 0;
+}
+
+char *tt_cfg_read_file(const char *path, size_t max, size_t *len, char *why, size_t whycap)
+{
+	char *buf = NULL, *p;
+	size_t n = 0;
+	FILE *f = fopen(path, "rb");
+	int err = f ? read_all(f, &buf, &n) : errno;
+	if (f)
+		fclose(f);
+	if (!err && n > max)
+		err = EFBIG;
+	if (err) {
+		snprintf(why, whycap, "%s", strerror(err));
+		free(buf);
+		return NULL;
+	}
+	p = realloc(buf, n + 1);
+	if (!p)
+		abort();
+	p[n] = 0;
+	*len = n;
+	return p;
 }
 
 int tt_cfg_load_file(const char *path, struct tt_config **out, struct tt_cfg_diags *d)

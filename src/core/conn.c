@@ -3,6 +3,7 @@
  */
 #include "core/conn.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,7 +66,7 @@ static void on_timer(uv_timer_t *t)
 {
 	struct tt_conn *c = t->data;
 	switch (c->state) {
-	case TT_CONN_HEAD: tt_exchange_reject(c, 408, "downstream_head_timeout"); break;
+	case TT_CONN_HEAD: tt_exchange_reject(c, TT_FAULT_REQUEST_HEAD_TIMEOUT, NULL); break;
 	case TT_CONN_EXCHANGE: tt_exchange_on_ds_timeout(c->ex); break;
 	default: tt_conn_close(c);
 	}
@@ -188,7 +189,12 @@ static void try_head(struct tt_conn *c)
 		return;
 	}
 	if (n == TT_H1_ERROR) {
-		tt_exchange_reject(c, tt_h1_err_status(req.err), tt_h1_err_token(req.err));
+		char details[96];
+		unsigned char bad =
+		    req.err_offset < c->in.len ? (unsigned char)c->in.data[req.err_offset] : 0;
+		snprintf(details, sizeof(details), "%s at offset %zu (byte 0x%02x)",
+		         tt_h1_err_token(req.err), req.err_offset, bad);
+		tt_exchange_reject(c, tt_exchange_request_fault(req.err), details);
 		return;
 	}
 	c->head_len = (uint32_t)n;
@@ -344,6 +350,7 @@ void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
 		tt_addr_ip((struct sockaddr *)&ss, c->peer_ip, sizeof(c->peer_ip), &v6);
 		c->peer_v6 = (unsigned)v6;
 		c->trusted = tt_cfg_is_trusted(w->cfg, (struct sockaddr *)&ss) ? 1 : 0;
+		c->detail = tt_cfg_shows_detail(w->cfg, (struct sockaddr *)&ss) ? 1 : 0;
 	}
 	c->state = TT_CONN_IDLE;
 	arm(c, w->cfg->timeouts.downstream_head_ms);

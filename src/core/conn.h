@@ -38,6 +38,7 @@ struct tt_conn {
 	unsigned reading : 1;
 	unsigned writing : 1;
 	unsigned trusted : 1; /* downstream in trusted_networks */
+	unsigned detail : 1;  /* downstream in error_detail_networks */
 	unsigned peer_v6 : 1;
 	unsigned eof : 1;       /* downstream finished sending */
 	unsigned want_read : 1; /* the exchange wants body bytes */

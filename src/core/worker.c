@@ -16,6 +16,7 @@
 #include "core/conn.h"
 #include "net/addr.h"
 #include "proxy/exchange.h"
+#include "respond/proxy_status.h"
 #include "upstream/pool.h"
 
 #define TICK_MS 100
@@ -66,6 +67,8 @@ static void on_tick(uv_timer_t *t)
 {
 	struct tt_worker *w = t->data;
 	tt_log_flush(&w->log);
+	for (size_t i = 0; i < w->nups; i++)
+		tt_upstream_rt_trim(&w->ups[i], uv_now(&w->loop));
 	if (w->stopping && uv_now(&w->loop) >= w->stop_deadline_ms) {
 		/* Past the grace period: cut what is left. */
 		struct tt_conn *c = w->conns;
@@ -154,6 +157,8 @@ static void worker_init(struct tt_worker *w, unsigned id, struct server *s)
 	for (size_t i = 0; i < w->nups; i++)
 		tt_upstream_rt_init(&w->ups[i], w, &cfg->upstreams[i]);
 	tt_log_buf_init(&w->log, &s->sink);
+	if (tt_ps_name(w->ps_name, sizeof(w->ps_name), cfg->name) < 0)
+		snprintf(w->ps_name, sizeof(w->ps_name), "telltale");
 	if (getrandom(w->rng, sizeof(w->rng), 0) != sizeof(w->rng) ||
 	    (w->rng[0] | w->rng[1]) == 0) {
 		w->rng[0] = uv_hrtime() ^ ((uint64_t)id << 32);

@@ -22,6 +22,7 @@
 
 #include "config/config.h"
 #include "core/buf.h"
+#include "fault/catalogue.h"
 #include "http/h1_parse.h"
 #include "obs/access_log.h"
 
@@ -55,7 +56,9 @@ struct tt_worker {
 	struct tt_exchange *free_exchanges; /* recycled, so a request allocates nothing */
 
 	struct tt_log_buf log;
-	uint64_t rng[2]; /* xorshift128+ state for request ids */
+	char ps_name[80];                 /* cfg->name as a Proxy-Status member name */
+	uint64_t faults[TT_FAULT__COUNT]; /* faults with no upstream server, for metrics */
+	uint64_t rng[2];                  /* xorshift128+ state for request ids */
 	int stopping;
 	uint64_t stop_deadline_ms; /* uv_now() value after which everything is cut */
 };

@@ -178,6 +178,10 @@ int tt_h1_list_next(const char *value, size_t value_len, size_t *pos, const char
  * literal. Returns 1 when equal. */
 int tt_h1_name_eq(const char *s, size_t len, const char *lower);
 
+/* 1 for the methods RFC 9110 section 9.2.2 defines as idempotent (GET,
+ * HEAD, OPTIONS, TRACE, PUT, DELETE): the ones a proxy may send twice. */
+int tt_h1_method_idempotent(enum tt_h1_method m);
+
 /* The first field with this name (lower-case literal), or NULL. */
 const struct tt_h1_field *tt_h1_find(const struct tt_h1_head *h, const char *lower_name);
 

@@ -75,6 +75,47 @@ static void key_num(struct out *o, const char *key, int decimals, double v, int 
 	put(o, tmp, (size_t)n);
 }
 
+static void put_attempt(struct out *o, const struct tt_fault_attempt *a)
+{
+	const struct tt_fault_info *fi = tt_fault_info(a->id);
+	puts_(o, "{\"upstream\":");
+	put_esc(o, a->upstream, strlen(a->upstream));
+	key_str(o, "fault", fi ? fi->token : NULL, fi ? strlen(fi->token) : 0);
+	if (fi) {
+		const char *st = tt_stage_name(a->stage);
+		key_str(o, "stage", st, strlen(st));
+	} else {
+		key_str(o, "stage", NULL, 0);
+	}
+	key_num(o, "connect_ms", 3, a->connect_ms, a->connect_ms < 0);
+	key_num(o, "head_ms", 3, a->head_ms, a->head_ms < 0);
+	puts_(o, a->reused ? ",\"reused\":true}" : ",\"reused\":false}");
+}
+
+/* "fault", "fault_type", "fault_stage", "fault_details" and "attempts". */
+static void put_fault(struct out *o, const struct tt_fault *f)
+{
+	const struct tt_fault_info *fi = f ? tt_fault_info(f->id) : NULL;
+	int n = f ? f->nattempts : 0;
+	if (fi) {
+		const char *st = tt_stage_name(f->stage);
+		key_str(o, "fault", fi->token, strlen(fi->token));
+		key_str(o, "fault_type", fi->type, strlen(fi->type));
+		key_str(o, "fault_stage", st, strlen(st));
+		key_str(o, "fault_details", f->details[0] ? f->details : NULL, strlen(f->details));
+	} else {
+		puts_(o, ",\"fault\":null,\"fault_type\":null,\"fault_stage\":null,\"fault_"
+		         "details\":null");
+	}
+	puts_(o, ",\"attempts\":[");
+	for (int i = 0; i < n && i < TT_FAULT_MAX_ATTEMPTS; i++) {
+		if (i)
+			puts_(o, ",");
+		put_attempt(o, &f->attempts[i]);
+	}
+	puts_(o, "]");
+}
+
 size_t tt_log_format(char *buf, size_t cap, const struct tt_log_entry *e)
 {
 	struct out o = {buf, 0, cap - 1};
@@ -107,9 +148,7 @@ size_t tt_log_format(char *buf, size_t cap, const struct tt_log_entry *e)
 	key_num(&o, "upstream_status", 0, e->upstream_status, e->upstream_status == 0);
 	key_num(&o, "upstream_connect_ms", 3, e->upstream_connect_ms, e->upstream_connect_ms < 0);
 	key_num(&o, "upstream_head_ms", 3, e->upstream_head_ms, e->upstream_head_ms < 0);
-	key_num(&o, "attempts", 0, e->attempts, 0);
-	puts_(&o, e->upstream_reused ? ",\"upstream_reused\":true" : ",\"upstream_reused\":false");
-	key_str(&o, "error", e->error, e->error ? strlen(e->error) : 0);
+	put_fault(&o, e->fault);
 	o.cap++;
 	puts_(&o, "}\n");
 	return o.len;

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fault/fault.h"
+
 /* One request's record. Strings need not be NUL-terminated where a length
  * is given; NULL strings and negative durations are written as null. */
 struct tt_log_entry {
@@ -28,19 +30,18 @@ struct tt_log_entry {
 	uint64_t bytes_in;  /* request body payload bytes */
 	uint64_t bytes_out; /* bytes written downstream, head included */
 	double duration_ms;
-	const char *upstream;       /* "ip:port" or NULL */
-	int upstream_status;        /* 0 = none */
-	double upstream_connect_ms; /* < 0 = none */
-	double upstream_head_ms;    /* < 0 = none */
-	int attempts;
-	int upstream_reused; /* the upstream connection came from the pool */
-	const char *error;   /* short token or NULL */
+	const char *upstream;         /* "ip:port" or NULL */
+	int upstream_status;          /* 0 = none */
+	double upstream_connect_ms;   /* < 0 = none */
+	double upstream_head_ms;      /* < 0 = none */
+	const struct tt_fault *fault; /* why it failed (id NONE: it did not), and every attempt */
 };
 
 /* Longest target written; longer ones are cut and marked with "...". */
 #define TT_LOG_TARGET_MAX 4096
-/* Room one formatted line can need at most. */
-#define TT_LOG_LINE_MAX (6 * TT_LOG_TARGET_MAX + 2048)
+/* Room one formatted line can need at most: an escaped target, the
+ * fault's details and up to TT_FAULT_MAX_ATTEMPTS attempts. */
+#define TT_LOG_LINE_MAX (6 * TT_LOG_TARGET_MAX + 6 * 200 + 4096)
 
 /* Format one line, newline included, into out (cap >= TT_LOG_LINE_MAX).
  * Returns its length. */

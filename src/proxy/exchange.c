@@ -1,28 +1,23 @@
 /*
- * The exchange: see exchange.h.
+ * The exchange: see exchange.h. This file holds its lifecycle, the request
+ * side (head, body pump, upstream writes) and the attempts (pool or
+ * connect); response.c holds the response side and local.c telltale's own
+ * responses.
  *
  * Both directions run the same loop: feed the bytes read so far through the
  * body pump, write what it yields with one vectored write, and while that
  * write is queued stop reading the other side (backpressure). A buffer is
  * compacted only after the write that points into it has finished.
  */
-#include "proxy/exchange.h"
+#include "proxy/exchange_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
-#include "core/conn.h"
-#include "core/worker.h"
-#include "upstream/pool.h"
-
-static void attempt_start(struct tt_exchange *ex, int fresh);
-static void pump_request(struct tt_exchange *ex);
-static void process_response(struct tt_exchange *ex);
-static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-
-static double ms_since(uint64_t t_ns)
+double tt_ex_ms_since(uint64_t t_ns)
 {
 	return (double)(uv_hrtime() - t_ns) / 1e6;
 }
@@ -37,21 +32,52 @@ static struct tt_exchange *ex_new(struct tt_conn *c)
 		w->free_exchanges = ex->next_free;
 	else if (!(ex = malloc(sizeof(*ex))))
 		abort();
-	memset(ex, 0, sizeof(*ex));
+	/* Clear the fields before the fault record; the record's big arrays
+	 * are cleared by tt_fault_clear, which touches only what it must. */
+	memset(ex, 0, offsetof(struct tt_exchange, fault));
+	tt_fault_clear(&ex->fault);
 	ex->magic = TT_EXCHANGE_MAGIC;
 	ex->c = c;
 	ex->t_start_ns = uv_hrtime();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ex->wall_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	ex->connect_ms = ex->head_ms = -1;
 	ex->ds_keep = 1;
 	c->ex = ex;
 	return ex;
 }
 
+struct tt_fault_attempt *tt_ex_attempt(struct tt_exchange *ex)
+{
+	int n = ex->fault.nattempts;
+	if (n == 0 || n > TT_FAULT_MAX_ATTEMPTS)
+		return NULL;
+	return &ex->fault.attempts[n - 1];
+}
+
+void tt_ex_fault(struct tt_exchange *ex, enum tt_fault_id id, enum tt_stage stage, int sys_err)
+{
+	struct tt_fault_attempt *a = tt_ex_attempt(ex);
+	struct tt_worker *w = ex->c->w;
+
+	tt_fault_set(&ex->fault, id, stage, sys_err);
+	if (ex->pool) {
+		snprintf(ex->fault.upstream, sizeof(ex->fault.upstream), "%s", ex->pool->addr);
+		snprintf(ex->fault.group, sizeof(ex->fault.group), "%s", ex->pool->group->name);
+		ex->pool->faults[id]++;
+	} else {
+		w->faults[id]++;
+	}
+	if (a && a->id == TT_FAULT_NONE && ex->up) {
+		a->id = id;
+		a->stage = stage;
+		a->sys_err = sys_err;
+	}
+}
+
 static void ex_log(struct tt_exchange *ex)
 {
 	struct tt_conn *c = ex->c;
+	const struct tt_fault_attempt *a = tt_ex_attempt(ex);
 	struct tt_log_entry e = {
 	    .time_ms = ex->wall_ms,
 	    .request_id = ex->request_id,
@@ -63,19 +89,17 @@ static void ex_log(struct tt_exchange *ex)
 	    .status = ex->status,
 	    .bytes_in = ex->bytes_in,
 	    .bytes_out = ex->bytes_out,
-	    .duration_ms = ms_since(ex->t_start_ns),
-	    .upstream = ex->pool ? ex->pool->addr : NULL,
+	    .duration_ms = tt_ex_ms_since(ex->t_start_ns),
+	    .upstream = a ? a->upstream : NULL,
 	    .upstream_status = ex->upstream_status,
-	    .upstream_connect_ms = ex->connect_ms,
-	    .upstream_head_ms = ex->head_ms,
-	    .attempts = ex->attempts,
-	    .upstream_reused = ex->reused,
-	    .error = ex->error,
+	    .upstream_connect_ms = a ? a->connect_ms : -1,
+	    .upstream_head_ms = a ? a->head_ms : -1,
+	    .fault = &ex->fault,
 	};
 	tt_log_write(&c->w->log, &e);
 }
 
-static void drop_upstream(struct tt_exchange *ex)
+void tt_ex_drop_upstream(struct tt_exchange *ex)
 {
 	if (!ex->up)
 		return;
@@ -84,9 +108,7 @@ static void drop_upstream(struct tt_exchange *ex)
 	ex->up = NULL;
 }
 
-/* Log, release everything, and hand the connection back (unless it is
- * being closed, in which case notify is 0). */
-static void ex_free(struct tt_exchange *ex, int notify)
+void tt_ex_free(struct tt_exchange *ex, int notify)
 {
 	struct tt_conn *c = ex->c;
 	struct tt_worker *w = c->w;
@@ -109,9 +131,12 @@ static void ex_free(struct tt_exchange *ex, int notify)
 	tt_bufpool_put(&w->bufs, &ex->resphead);
 	c->ex = NULL;
 	if (c->writing) {
-		/* libuv still holds ex->wreq; its callback recycles ex. */
+		/* libuv still holds ex->wreq (and ex->body): its callback
+		 * recycles ex. */
 		ex->orphan = 1;
 	} else {
+		free(ex->body);
+		ex->body = NULL;
 		ex->magic = 0;
 		ex->next_free = w->free_exchanges;
 		w->free_exchanges = ex;
@@ -121,75 +146,37 @@ static void ex_free(struct tt_exchange *ex, int notify)
 		tt_conn_exchange_done(c, keep);
 }
 
-/* The response broke after its head went downstream: never let it look
- * complete. */
-static void abort_midstream(struct tt_exchange *ex, const char *error)
+int tt_exchange_orphaned(struct tt_exchange *ex)
 {
-	struct tt_conn *c = ex->c;
-	if (!ex->error)
-		ex->error = error;
-	drop_upstream(ex);
-	ex_free(ex, 0);
-	tt_conn_reset(c);
+	struct tt_worker *w = ex->c->w;
+	if (!ex->orphan)
+		return 0;
+	free(ex->body);
+	ex->body = NULL;
+	ex->magic = 0;
+	ex->next_free = w->free_exchanges;
+	w->free_exchanges = ex;
+	return 1;
 }
 
-static void local_send(struct tt_exchange *ex)
+enum tt_fault_id tt_exchange_request_fault(enum tt_h1_err err)
 {
-	struct tt_conn *c = ex->c;
-	struct tt_worker *w = c->w;
-	char body[192];
-	uv_buf_t iov;
-	ssize_t len;
-	int r;
-
-	ex->local_pending = 0;
-	snprintf(body, sizeof(body), "%d %s\nerror: %s\nrequest-id: %s\n", ex->status,
-	         tt_hdr_reason(ex->status), ex->error ? ex->error : "-", ex->request_id);
-	if (!ex->resphead)
-		ex->resphead = tt_bufpool_get(&w->bufs);
-	len = tt_hdr_local_response(ex->resphead, w->bufs.block_bytes, ex->status, body,
-	                            ex->request_id, ex->ds_keep, ex->method_id == TT_METHOD_HEAD);
-	iov = uv_buf_init(ex->resphead, (unsigned)len);
-	ex->resp_started = 1;
-	ex->resp = TT_RESP_DONE;
-	r = tt_conn_write(c, &iov, 1, &ex->bytes_out);
-	if (r < 0) {
-		ex->error = "downstream_write_failed";
-		ex_free(ex, 0);
-		tt_conn_close(c);
-	} else if (r == 1) {
-		ex_free(ex, 1);
+	switch (err) {
+	case TT_H1_ERR_TARGET_TOO_LONG: return TT_FAULT_REQUEST_TARGET_TOO_LONG;
+	case TT_H1_ERR_HEAD_TOO_LARGE:
+	case TT_H1_ERR_FIELD_TOO_LARGE:
+	case TT_H1_ERR_TOO_MANY_FIELDS: return TT_FAULT_REQUEST_HEAD_TOO_LARGE;
+	case TT_H1_ERR_CONTENT_LENGTH:
+	case TT_H1_ERR_CL_AND_TE:
+	case TT_H1_ERR_TE_NOT_CHUNKED:
+	case TT_H1_ERR_TE_HTTP10: return TT_FAULT_REQUEST_FRAMING;
+	case TT_H1_ERR_TE_UNKNOWN: return TT_FAULT_REQUEST_CODING_UNSUPPORTED;
+	case TT_H1_ERR_VERSION_UNSUPPORTED: return TT_FAULT_REQUEST_VERSION_UNSUPPORTED;
+	default: return TT_FAULT_REQUEST_MALFORMED;
 	}
 }
 
-/* Answer with telltale's own response: an error before any response byte
- * went downstream. */
-static void local_response(struct tt_exchange *ex, int status, const char *error)
-{
-	struct tt_conn *c = ex->c;
-	if (ex->resp_started) {
-		abort_midstream(ex, error);
-		return;
-	}
-	drop_upstream(ex);
-	ex->local = 1;
-	ex->status = status;
-	if (!ex->error)
-		ex->error = error;
-	if (!ex->req_done) {
-		ex->ds_keep = 0;
-		c->want_read = 0;
-	}
-	tt_conn_pause(c);
-	uv_timer_stop(&c->timer);
-	if (c->writing) {
-		ex->local_pending = 1;
-		return;
-	}
-	local_send(ex);
-}
-
-void tt_exchange_reject(struct tt_conn *c, int status, const char *error)
+void tt_exchange_reject(struct tt_conn *c, enum tt_fault_id id, const char *details)
 {
 	struct tt_exchange *ex = ex_new(c);
 	uint64_t hi, lo;
@@ -198,7 +185,10 @@ void tt_exchange_reject(struct tt_conn *c, int status, const char *error)
 	tt_hdr_request_id(NULL, 0, hi, lo, ex->request_id);
 	ex->ds_keep = 0;
 	ex->req_done = 1;
-	local_response(ex, status, error);
+	tt_ex_fault(ex, id, TT_STAGE_REQUEST, 0);
+	if (details)
+		tt_fault_details(&ex->fault, "%s", details);
+	tt_ex_fail(ex);
 }
 
 /* Decide the request's framing toward the upstream and its body pump. */
@@ -223,20 +213,20 @@ static int setup_request_body(struct tt_exchange *ex, const struct tt_h1_head *r
 }
 
 static int build_request_head(struct tt_exchange *ex, const struct tt_h1_head *req,
-                              const char *host, size_t host_len, const char *path, size_t path_len)
+                              const char *path, size_t path_len)
 {
 	struct tt_conn *c = ex->c;
 	struct tt_worker *w = c->w;
 	struct tt_hdr_request_ctx ctx = {
-	    .host = host,
-	    .host_len = host_len,
+	    .host = ex->host,
+	    .host_len = ex->host_len,
 	    .path = path,
 	    .path_len = path_len,
 	    .peer_ip = c->peer_ip,
 	    .peer_v6 = c->peer_v6,
 	    .trusted = c->trusted,
 	    .request_id = ex->request_id,
-	    .proxy_name = w->cfg->name ? w->cfg->name : "telltale",
+	    .proxy_name = w->cfg->name,
 	    .upstream_host = ex->pool->addr,
 	    .close_upstream = ex->pool->group->keepalive_max_idle == 0,
 	};
@@ -262,15 +252,35 @@ static void send_continue(struct tt_exchange *ex)
 		ex->ds_keep = 0;
 }
 
-void tt_exchange_start(struct tt_conn *c, const struct tt_h1_head *req)
+/* RFC 9110 section 7.6.3: a request whose Via already names this proxy
+ * went round in a loop; forwarding it again would never end. */
+static int is_loop(const struct tt_h1_head *req, const char *name)
 {
-	struct tt_worker *w = c->w;
-	struct tt_exchange *ex = ex_new(c);
-	const struct tt_cfg_route *route;
-	const char *host, *path;
-	size_t host_len, path_len;
-	uint64_t hi, lo;
+	size_t nlen = strlen(name);
+	for (size_t i = 0; i < req->nfields; i++) {
+		const struct tt_h1_field *f = &req->fields[i];
+		size_t pos = 0, n;
+		const char *e;
+		if (!tt_h1_name_eq(f->name, f->name_len, "via"))
+			continue;
+		while (tt_h1_list_next(f->value, f->value_len, &pos, &e, &n)) {
+			/* received-protocol SP received-by [ comment ] */
+			const char *sp = memchr(e, ' ', n);
+			const char *by = sp ? sp + 1 : NULL;
+			size_t by_len = by ? n - (size_t)(by - e) : 0;
+			const char *end = by ? memchr(by, ' ', by_len) : NULL;
+			if (end)
+				by_len = (size_t)(end - by);
+			if (by && by_len == nlen && strncasecmp(by, name, nlen) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
 
+static void keep_request_slices(struct tt_exchange *ex, const struct tt_h1_head *req)
+{
+	const struct tt_h1_field *accept = tt_h1_find(req, "accept");
 	ex->method = req->method;
 	ex->method_len = (uint32_t)req->method_len;
 	ex->target = req->target;
@@ -278,174 +288,162 @@ void tt_exchange_start(struct tt_conn *c, const struct tt_h1_head *req)
 	ex->method_id = req->method_id;
 	ex->http10 = req->version_minor == 0;
 	ex->ds_keep = !req->conn_close;
+	if (accept) {
+		ex->accept = accept->value;
+		ex->accept_len = accept->value_len;
+	}
+}
+
+/* Route the request to an upstream group and a server in it. Returns 0,
+ * or -1 after answering. */
+static int route(struct tt_exchange *ex, const struct tt_h1_head *req, const char *path,
+                 size_t path_len)
+{
+	struct tt_worker *w = ex->c->w;
+	const struct tt_cfg_route *r;
+
+	if (is_loop(req, w->cfg->name)) {
+		tt_ex_fault(ex, TT_FAULT_PROXY_LOOP_DETECTED, TT_STAGE_REQUEST, 0);
+		tt_fault_details(&ex->fault, "Via already names this proxy (%s)", w->cfg->name);
+		tt_ex_fail(ex);
+		return -1;
+	}
+	r = tt_cfg_route_match(w->cfg, ex->host, ex->host_len, path, path_len);
+	if (!r) {
+		tt_ex_fault(ex, TT_FAULT_DESTINATION_NOT_FOUND, TT_STAGE_ROUTE, 0);
+		tt_fault_details(&ex->fault, "no route for host '%.*s' and path '%.*s'",
+		                 (int)(ex->host_len > 64 ? 64 : ex->host_len),
+		                 ex->host ? ex->host : "", (int)(path_len > 64 ? 64 : path_len),
+		                 path);
+		tt_ex_fail(ex);
+		return -1;
+	}
+	ex->ups = &w->ups[r->upstream - w->cfg->upstreams];
+	ex->pool = &ex->ups->pools[tt_balancer_pick(&ex->ups->bal)];
+	return 0;
+}
+
+void tt_exchange_start(struct tt_conn *c, const struct tt_h1_head *req)
+{
+	struct tt_worker *w = c->w;
+	struct tt_exchange *ex = ex_new(c);
+	const char *host, *path;
+	size_t host_len, path_len;
+	uint64_t hi, lo;
+
+	keep_request_slices(ex, req);
 	tt_worker_random(w, &hi, &lo);
 	tt_hdr_request_id(req, c->trusted, hi, lo, ex->request_id);
 	if (setup_request_body(ex, req) < 0) {
-		local_response(ex, 413, "body_too_large");
+		tt_ex_fault(ex, TT_FAULT_REQUEST_BODY_TOO_LARGE, TT_STAGE_REQUEST, 0);
+		tt_fault_details(&ex->fault, "Content-Length %llu over limits.body_bytes %llu",
+		                 (unsigned long long)req->content_length,
+		                 (unsigned long long)w->cfg->limits.body_bytes);
+		tt_ex_fail(ex);
 		return;
 	}
 	c->want_read = ex->has_body;
 	if (req->method_id == TT_METHOD_CONNECT) {
-		local_response(ex, 501, "connect_unsupported");
+		tt_ex_fail_with(ex, TT_FAULT_REQUEST_METHOD_UNSUPPORTED, TT_STAGE_REQUEST, 0);
 		return;
 	}
 	if (tt_hdr_effective_target(req, &host, &host_len, &path, &path_len) < 0) {
-		local_response(ex, 400, "bad_target");
+		tt_ex_fault(ex, TT_FAULT_REQUEST_MALFORMED, TT_STAGE_REQUEST, 0);
+		tt_fault_details(&ex->fault,
+		                 "request-target is not origin-form or http(s) absolute-form");
+		tt_ex_fail(ex);
 		return;
 	}
-	route = tt_cfg_route_match(w->cfg, host, host_len, path, path_len);
-	if (!route) {
-		local_response(ex, 404, "no_route");
+	ex->host = host;
+	ex->host_len = (uint32_t)host_len;
+	if (route(ex, req, path, path_len) < 0)
 		return;
-	}
-	ex->ups = &w->ups[route->upstream - w->cfg->upstreams];
-	ex->pool = &ex->ups->pools[tt_balancer_pick(&ex->ups->bal)];
-	if (build_request_head(ex, req, host, host_len, path, path_len) < 0) {
-		local_response(ex, 431, "head_too_large");
+	if (build_request_head(ex, req, path, path_len) < 0) {
+		tt_ex_fail_with(ex, TT_FAULT_REQUEST_HEAD_TOO_LARGE, TT_STAGE_REQUEST, 0);
 		return;
 	}
 	if (req->expect_continue && ex->has_body && !ex->http10)
 		send_continue(ex);
 	if (ex->has_body)
 		tt_conn_touch(c);
-	attempt_start(ex, 0);
+	tt_ex_attempt_start(ex, 0);
 }
 
-/* ---- upstream side ---- */
-
-static void up_timer_arm(struct tt_exchange *ex, uint64_t ms);
-
-static void fail_upstream(struct tt_exchange *ex, int status, const char *error)
-{
-	drop_upstream(ex);
-	local_response(ex, status, error);
-}
-
-static const char *connect_error(int status)
-{
-	switch (status) {
-	case UV_ECONNREFUSED: return "upstream_refused";
-	case UV_ETIMEDOUT: return "upstream_connect_timeout";
-	case UV_ENETUNREACH:
-	case UV_EHOSTUNREACH: return "upstream_unreachable";
-	default: return "upstream_connect_failed";
-	}
-}
+/* ---- attempts ---- */
 
 static void on_up_ready(struct tt_exchange *ex)
 {
 	ex->up->ex = ex;
-	up_timer_arm(ex, 0); /* only the total timeout while the request is sent */
-	tt_upconn_read_start(ex->up, on_up_read);
-	pump_request(ex);
+	tt_ex_up_timer_arm(ex, 0); /* only the total timeout while the request is sent */
+	tt_upconn_read_start(ex->up, tt_ex_on_up_read);
+	tt_ex_pump_request(ex);
 }
 
 static void on_connect(uv_connect_t *req, int status)
 {
 	struct tt_upconn *u = req->data;
 	struct tt_exchange *ex = u->ex;
+	struct tt_fault_attempt *a;
 	if (!ex || u->closing)
 		return;
 	uv_timer_stop(&u->timer);
 	if (status < 0) {
-		fail_upstream(ex, status == UV_ETIMEDOUT ? 504 : 502, connect_error(status));
+		tt_ex_fault(ex, tt_fault_from_uv(status, TT_STAGE_CONNECT), TT_STAGE_CONNECT,
+		            status);
+		tt_fault_details(&ex->fault, "connect to %s: %s", ex->pool->addr,
+		                 uv_strerror(status));
+		tt_ex_fail(ex);
 		return;
 	}
 	u->connected = 1;
-	ex->connect_ms = ms_since(ex->t_connect_start_ns);
+	a = tt_ex_attempt(ex);
+	if (a)
+		a->connect_ms = tt_ex_ms_since(ex->t_connect_start_ns);
 	on_up_ready(ex);
 }
 
-static void attempt_start(struct tt_exchange *ex, int fresh)
+void tt_ex_attempt_start(struct tt_exchange *ex, int fresh)
 {
 	struct tt_upconn *u = fresh ? NULL : tt_pool_take(ex->pool, ex);
+	struct tt_fault_attempt *a = tt_fault_attempt_add(&ex->fault);
 	int err = 0;
 
-	ex->attempts++;
+	if (a) {
+		snprintf(a->upstream, sizeof(a->upstream), "%s", ex->pool->addr);
+		a->connect_ms = a->head_ms = -1;
+	}
 	ex->head_sent = 0;
 	ex->req_sent = 0;
 	ex->t_sent_ns = 0;
+	ex->head_deadline_ns = 0;
 	if (u) {
 		ex->up = u;
-		ex->reused = 1;
-		ex->connect_ms = 0;
+		if (a) {
+			a->reused = 1;
+			a->connect_ms = 0;
+		}
 		on_up_ready(ex);
 		return;
 	}
-	ex->reused = 0;
 	ex->t_connect_start_ns = uv_hrtime();
 	u = tt_upconn_connect(ex->pool, ex, on_connect, &err);
 	if (!u) {
-		local_response(ex, 502, connect_error(err));
+		tt_ex_fault(ex, tt_fault_from_uv(err, TT_STAGE_CONNECT), TT_STAGE_CONNECT, err);
+		tt_fault_details(&ex->fault, "connect to %s: %s", ex->pool->addr, uv_strerror(err));
+		tt_ex_fail(ex);
 		return;
 	}
 	ex->up = u;
-	up_timer_arm(ex, ex->c->w->cfg->timeouts.upstream_connect_ms);
+	tt_ex_up_timer_arm(ex, ex->c->w->cfg->timeouts.upstream_connect_ms);
 }
 
-/* Milliseconds left of timeouts.total, or 0 when it is off. At least 1
- * once it is on, so a timer still fires. */
-static uint64_t total_left_ms(struct tt_exchange *ex)
-{
-	uint64_t total = ex->c->w->cfg->timeouts.total_ms;
-	uint64_t spent = (uv_hrtime() - ex->t_start_ns) / 1000000;
-	if (!total)
-		return 0;
-	return spent >= total ? 1 : total - spent;
-}
-
-static void on_up_timer(uv_timer_t *t)
-{
-	struct tt_upconn *u = t->data;
-	struct tt_exchange *ex = u->ex;
-	uint64_t total = ex ? ex->c->w->cfg->timeouts.total_ms : 0;
-	if (!ex)
-		return;
-	if (total && (uv_hrtime() - ex->t_start_ns) / 1000000 >= total) {
-		if (ex->resp_started)
-			abort_midstream(ex, "total_timeout");
-		else
-			fail_upstream(ex, 504, "total_timeout");
-	} else if (!u->connected) {
-		fail_upstream(ex, 504, "upstream_connect_timeout");
-	} else if (ex->resp == TT_RESP_WAIT) {
-		fail_upstream(ex, 504, "upstream_timeout");
-	} else {
-		abort_midstream(ex, "upstream_idle_timeout");
-	}
-}
-
-/* Arm the upstream timer for a phase timeout (0 = none), capped by what
- * is left of the total timeout. */
-static void up_timer_arm(struct tt_exchange *ex, uint64_t ms)
-{
-	uint64_t left;
-	if (!ex->up)
-		return;
-	left = total_left_ms(ex);
-	if (left && (!ms || left < ms))
-		ms = left;
-	if (ms)
-		uv_timer_start(&ex->up->timer, on_up_timer, ms, 0);
-	else
-		uv_timer_stop(&ex->up->timer);
-}
-
-/* The whole request is written: now the upstream owes a response head. */
-static void request_sent(struct tt_exchange *ex)
-{
-	if (ex->req_sent)
-		return;
-	ex->req_sent = 1;
-	ex->t_sent_ns = ex->t_sent_ns ? ex->t_sent_ns : uv_hrtime();
-	if (ex->resp == TT_RESP_WAIT)
-		up_timer_arm(ex, ex->c->w->cfg->timeouts.upstream_head_ms);
-}
+/* ---- the request body ---- */
 
 static void on_us_written(uv_write_t *req, int status);
 
-/* Write to the upstream: 1 written now, 0 queued, -1 failed. */
-static int us_write(struct tt_exchange *ex, uv_buf_t *iov, int n)
+/* Write to the upstream: 1 written now, 0 queued, -1 failed (uv code in
+ * *err). */
+static int us_write(struct tt_exchange *ex, uv_buf_t *iov, int n, int *err)
 {
 	struct tt_upconn *u = ex->up;
 	size_t total = 0, done;
@@ -454,8 +452,10 @@ static int us_write(struct tt_exchange *ex, uv_buf_t *iov, int n)
 	for (int k = 0; k < n; k++)
 		total += iov[k].len;
 	r = uv_try_write((uv_stream_t *)&u->tcp, iov, (unsigned)n);
-	if (r < 0 && r != UV_EAGAIN)
+	if (r < 0 && r != UV_EAGAIN) {
+		*err = r;
 		return -1;
+	}
 	done = r > 0 ? (size_t)r : 0;
 	if (done == total)
 		return 1;
@@ -465,9 +465,11 @@ static int us_write(struct tt_exchange *ex, uv_buf_t *iov, int n)
 	}
 	iov[i].base += done;
 	iov[i].len -= done;
-	if (uv_write(&u->wreq, (uv_stream_t *)&u->tcp, iov + i, (unsigned)(n - i), on_us_written) !=
-	    0)
+	r = uv_write(&u->wreq, (uv_stream_t *)&u->tcp, iov + i, (unsigned)(n - i), on_us_written);
+	if (r != 0) {
+		*err = r;
 		return -1;
+	}
 	u->writing = 1;
 	return 0;
 }
@@ -485,18 +487,21 @@ static int feed_request(struct tt_exchange *ex, uv_buf_t *iov, int *n)
 	                 &used);
 	c->in.off += (uint32_t)used;
 	ex->bytes_in = ex->reqpump.body_bytes;
-	if (r == TT_PUMP_ERR_FRAMING) {
-		ex->req_done = 1; /* nothing more will be read from it */
-		ex->ds_keep = 0;
-		ex->error = "bad_request_body";
-		c->want_read = 0;
-		return -1;
-	}
-	if (r == TT_PUMP_ERR_TOO_LARGE) {
+	if (r != TT_PUMP_OK) {
+		/* Nothing more will be read from this request. */
 		ex->req_done = 1;
 		ex->ds_keep = 0;
-		ex->error = "body_too_large";
 		c->want_read = 0;
+		if (r == TT_PUMP_ERR_TOO_LARGE) {
+			tt_ex_fault(ex, TT_FAULT_REQUEST_BODY_TOO_LARGE, TT_STAGE_REQUEST, 0);
+			tt_fault_details(&ex->fault, "body over limits.body_bytes %llu",
+			                 (unsigned long long)ex->reqpump.max_body_bytes);
+		} else {
+			tt_ex_fault(ex, TT_FAULT_REQUEST_BODY_INVALID, TT_STAGE_REQUEST, 0);
+			tt_fault_details(&ex->fault, "%s at body offset %llu",
+			                 tt_chunked_err_token(ex->reqpump.dec.err),
+			                 (unsigned long long)ex->reqpump.dec.err_offset);
+		}
 		return -1;
 	}
 	if (ex->reqpump.done) {
@@ -507,26 +512,31 @@ static int feed_request(struct tt_exchange *ex, uv_buf_t *iov, int *n)
 	return 0;
 }
 
-/* The request body's framing broke or it grew past the limit: the
- * connection cannot carry another request. */
+/* The request body broke: answer it, unless the upstream's answer is
+ * already on its way, which then finishes and the connection closes. */
 static void request_body_error(struct tt_exchange *ex)
 {
-	int status = strcmp(ex->error, "body_too_large") == 0 ? 413 : 400;
 	if (ex->resp_started) {
-		/* The upstream answered already; finish that answer, then close. */
 		ex->up_keep = 0;
 		return;
 	}
-	local_response(ex, status, ex->error);
+	tt_ex_fail(ex);
 }
 
-static void pump_request(struct tt_exchange *ex)
+static void upstream_write_failed(struct tt_exchange *ex, int err)
+{
+	tt_ex_fault(ex, tt_fault_from_uv(err, TT_STAGE_SEND), TT_STAGE_SEND, err);
+	tt_fault_details(&ex->fault, "writing the request: %s", uv_strerror(err));
+	tt_ex_fail(ex);
+}
+
+void tt_ex_pump_request(struct tt_exchange *ex)
 {
 	struct tt_conn *c = ex->c;
 	uv_buf_t iov[TT_PUMP_MAX_IOV + 1];
 
 	while (ex->up && ex->up->connected && !ex->up->writing && !ex->req_sent) {
-		int n = 0, r;
+		int n = 0, r, err = 0;
 		if (!ex->head_sent) {
 			iov[n++] = uv_buf_init(ex->reqhead, ex->reqhead_len);
 			ex->head_sent = 1;
@@ -539,14 +549,14 @@ static void pump_request(struct tt_exchange *ex)
 		if (n == 0) {
 			tt_buf_compact(&c->in, c->head_len);
 			if (ex->req_done)
-				request_sent(ex);
+				tt_ex_request_sent(ex);
 			else
 				tt_conn_resume(c);
 			return;
 		}
-		r = us_write(ex, iov, n);
+		r = us_write(ex, iov, n, &err);
 		if (r < 0) {
-			fail_upstream(ex, 502, "upstream_write_failed");
+			upstream_write_failed(ex, err);
 			return;
 		}
 		if (r == 0) {
@@ -565,304 +575,47 @@ static void on_us_written(uv_write_t *req, int status)
 	if (!ex)
 		return;
 	if (status < 0) {
-		fail_upstream(ex, 502, "upstream_write_failed");
+		upstream_write_failed(ex, status);
 		return;
 	}
 	tt_buf_compact(&ex->c->in, ex->c->head_len);
-	pump_request(ex);
+	tt_ex_pump_request(ex);
 }
+
+/* ---- downstream events ---- */
 
 void tt_exchange_on_ds_data(struct tt_exchange *ex)
 {
 	tt_conn_touch(ex->c);
-	pump_request(ex);
+	tt_ex_pump_request(ex);
 	/* Not connected yet: bytes wait in the buffer; stop when it is full. */
 	if (ex->c->in.len >= ex->c->w->bufs.block_bytes)
 		tt_conn_pause(ex->c);
 }
 
-/* ---- response ---- */
-
-static enum tt_h1_framing downstream_framing(struct tt_exchange *ex, enum tt_h1_framing up)
-{
-	if (up == TT_H1_BODY_CHUNKED || up == TT_H1_BODY_CLOSE)
-		return ex->http10 ? TT_H1_BODY_CLOSE : TT_H1_BODY_CHUNKED;
-	return up;
-}
-
-static int start_response(struct tt_exchange *ex, const struct tt_h1_head *h)
-{
-	struct tt_conn *c = ex->c;
-	struct tt_worker *w = c->w;
-	enum tt_h1_framing out = downstream_framing(ex, h->framing);
-	enum tt_pump_in in = TT_PUMP_IN_NONE;
-	struct tt_hdr_response_ctx ctx;
-	ssize_t n;
-
-	ex->head_ms = ms_since(ex->t_sent_ns);
-	ex->upstream_status = h->status;
-	ex->status = h->status;
-	ex->up_keep = !h->conn_close && h->framing != TT_H1_BODY_CLOSE;
-	if (out == TT_H1_BODY_CLOSE || !ex->req_done || c->eof || w->stopping)
-		ex->ds_keep = 0;
-	if (h->framing == TT_H1_BODY_LENGTH)
-		in = TT_PUMP_IN_LENGTH;
-	else if (h->framing == TT_H1_BODY_CHUNKED)
-		in = TT_PUMP_IN_CHUNKED;
-	else if (h->framing == TT_H1_BODY_CLOSE)
-		in = TT_PUMP_IN_CLOSE;
-	tt_pump_init(&ex->resppump, in, h->content_length,
-	             out == TT_H1_BODY_CHUNKED ? TT_PUMP_OUT_CHUNKED : TT_PUMP_OUT_RAW, 0);
-	ctx = (struct tt_hdr_response_ctx){
-	    .request_id = ex->request_id,
-	    .proxy_name = w->cfg->name ? w->cfg->name : "telltale",
-	    .framing = out,
-	    .content_length = h->content_length,
-	    .keep_alive = ex->ds_keep,
-	    .http10_downstream = ex->http10,
-	};
-	if (!ex->resphead)
-		ex->resphead = tt_bufpool_get(&w->bufs);
-	n = tt_hdr_downstream_response(ex->resphead, w->bufs.block_bytes, h, &ctx);
-	if (n < 0)
-		return -1;
-	ex->resp = TT_RESP_BODY;
-	ex->resphead_len = (uint32_t)n;
-	ex->resp_head_written = 0;
-	ex->up->in.off += (uint32_t)h->head_len;
-	return 0;
-}
-
-/* Parse response heads in the upstream buffer: skip 1xx, start the final
- * one. Returns 1 when the response started, 0 when more bytes are needed,
- * -1 when the exchange failed (and is gone). */
-static int parse_response_head(struct tt_exchange *ex)
-{
-	struct tt_upconn *u = ex->up;
-	struct tt_worker *w = ex->c->w;
-	struct tt_h1_head h;
-
-	ssize_t n;
-	for (;;) {
-		memset(&h, 0, sizeof(h));
-		h.fields = w->fields;
-		n = tt_h1_parse_response(u->in.data + u->in.off, u->in.len - u->in.off,
-		                         ex->method_id, &w->limits, &h);
-		if (n == TT_H1_INCOMPLETE)
-			return 0;
-		if (n == TT_H1_ERROR) {
-			fail_upstream(ex, 502, "upstream_bad_response");
-			return -1;
-		}
-		if (h.status >= 200)
-			break;
-		if (h.status == 101) {
-			/* Upgrade was not forwarded, so 101 is a protocol error. */
-			fail_upstream(ex, 502, "upstream_bad_response");
-			return -1;
-		}
-		/* RFC 9110 section 15.2: 1xx responses are interim; telltale
-		 * answered Expect itself, so they are consumed here. */
-		u->in.off += (uint32_t)n;
-	}
-	h.head_len = (size_t)n;
-	if (start_response(ex, &h) < 0) {
-		fail_upstream(ex, 502, "upstream_head_too_large");
-		return -1;
-	}
-	up_timer_arm(ex, w->cfg->timeouts.upstream_idle_ms);
-	return 1;
-}
-
-static void response_done(struct tt_exchange *ex)
-{
-	struct tt_upconn *u = ex->up;
-	if (u) {
-		uv_timer_stop(&u->timer);
-		tt_upconn_read_stop(u);
-		if (u->in.len != u->in.off)
-			ex->up_keep = 0; /* bytes beyond the response: not reusable */
-	}
-	ex_free(ex, 1);
-}
-
-/* Stream response bytes downstream until a write queues or input runs out.
- * Returns -1 when the exchange is gone. */
-static int pump_response(struct tt_exchange *ex)
-{
-	struct tt_conn *c = ex->c;
-	struct tt_upconn *u = ex->up;
-	uv_buf_t iov[TT_PUMP_MAX_IOV + 1];
-
-	while (!c->writing) {
-		int n = 0, r;
-		size_t used = 0;
-		if (!ex->resp_head_written) {
-			iov[n++] = uv_buf_init(ex->resphead, ex->resphead_len);
-			ex->resp_head_written = 1;
-			ex->resp_started = 1;
-		}
-		if (u->in.len > u->in.off) {
-			enum tt_pump_ret pr = tt_pump_feed(&ex->resppump, u->in.data + u->in.off,
-			                                   u->in.len - u->in.off, iov, &n, &used);
-			u->in.off += (uint32_t)used;
-			if (pr != TT_PUMP_OK) {
-				abort_midstream(ex, "upstream_bad_chunk");
-				return -1;
-			}
-		}
-		if (ex->resppump.done)
-			ex->resp = TT_RESP_DONE;
-		if (n == 0)
-			break;
-		r = tt_conn_write(c, iov, n, &ex->bytes_out);
-		if (r < 0) {
-			ex->error = "downstream_write_failed";
-			drop_upstream(ex);
-			ex_free(ex, 0);
-			tt_conn_close(c);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		if (u->in.off == u->in.len)
-			u->in.off = u->in.len = 0;
-		if (ex->resp == TT_RESP_DONE)
-			break;
-	}
-	return 0;
-}
-
-/* The upstream's stream ended (or failed) and every byte before it was
- * processed. */
-static void handle_up_eof(struct tt_exchange *ex)
-{
-	struct tt_upconn *u = ex->up;
-	int err = ex->up_eof;
-
-	if (ex->resp == TT_RESP_WAIT) {
-		/* A reused connection closed before any response byte: the
-		 * keep-alive race. Retry once on a fresh connection when
-		 * nothing of the request can have been consumed twice. */
-		if (u->reused && u->in.len == 0 && !ex->has_body && !ex->retried) {
-			ex->retried = 1;
-			ex->up_eof = 0;
-			drop_upstream(ex);
-			attempt_start(ex, 1);
-			return;
-		}
-		if (u->in.len > u->in.off)
-			fail_upstream(ex, 502, "upstream_bad_response");
-		else
-			fail_upstream(ex, 502,
-			              err == UV_EOF ? "upstream_closed" : "upstream_reset");
-		return;
-	}
-	if (ex->resp == TT_RESP_BODY) {
-		uv_buf_t iov[2];
-		int n = 0;
-		if (tt_pump_eof(&ex->resppump, iov, &n) != TT_PUMP_OK) {
-			abort_midstream(ex, "upstream_truncated");
-			return;
-		}
-		ex->resp = TT_RESP_DONE;
-		ex->up_keep = 0;
-		if (n && tt_conn_write(ex->c, iov, n, &ex->bytes_out) == 0)
-			return; /* on_ds_written finishes */
-	}
-	response_done(ex);
-}
-
-static void process_response(struct tt_exchange *ex)
-{
-	struct tt_upconn *u = ex->up;
-
-	if (ex->c->writing) {
-		tt_upconn_read_stop(u);
-		return;
-	}
-	if (ex->resp == TT_RESP_WAIT) {
-		int r = parse_response_head(ex);
-		if (r < 0)
-			return;
-		if (r == 0) {
-			if (ex->up_eof)
-				handle_up_eof(ex);
-			return;
-		}
-	}
-	if (ex->resp == TT_RESP_BODY && pump_response(ex) < 0)
-		return;
-	if (ex->c->writing) {
-		tt_upconn_read_stop(u);
-		return;
-	}
-	if (ex->resp == TT_RESP_DONE) {
-		response_done(ex);
-		return;
-	}
-	if (ex->up_eof) {
-		handle_up_eof(ex);
-		return;
-	}
-	if (u->in.data && u->in.off == u->in.len)
-		u->in.off = u->in.len = 0;
-	tt_upconn_read_start(u, on_up_read);
-}
-
-static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct tt_upconn *u = s->data;
-	struct tt_exchange *ex = u->ex;
-
-	if (nread == 0 || !ex)
-		return;
-	if (nread == UV_ENOBUFS) {
-		/* A head that fills the whole block. */
-		if (ex->resp == TT_RESP_WAIT)
-			fail_upstream(ex, 502, "upstream_head_too_large");
-		else
-			tt_upconn_read_stop(u);
-		return;
-	}
-	if (nread < 0) {
-		tt_upconn_read_stop(u);
-		ex->up_eof = (int)nread;
-	} else {
-		u->in.len += (uint32_t)nread;
-		if (ex->resp == TT_RESP_BODY)
-			up_timer_arm(ex, ex->c->w->cfg->timeouts.upstream_idle_ms);
-	}
-	process_response(ex);
-}
-
-/* ---- downstream events ---- */
-
 void tt_exchange_on_ds_written(struct tt_exchange *ex, int status)
 {
 	struct tt_conn *c = ex->c;
 	if (status < 0) {
-		ex->error = ex->error ? ex->error : "downstream_write_failed";
-		drop_upstream(ex);
-		ex_free(ex, 0);
+		tt_ex_fault(ex, TT_FAULT_DOWNSTREAM_CLOSED, TT_STAGE_RESPOND, status);
+		tt_ex_drop_upstream(ex);
+		tt_ex_free(ex, 0);
 		tt_conn_close(c);
 		return;
 	}
 	if (ex->local_pending) {
-		local_send(ex);
+		tt_ex_local_send(ex);
 		return;
 	}
 	if (ex->local) {
-		ex_free(ex, 1);
+		tt_ex_free(ex, 1);
 		return;
 	}
-	if (!ex->up) {
-		/* A 100 Continue went out before the upstream was ready. */
-		return;
-	}
+	if (!ex->up)
+		return; /* a 100 Continue went out before the upstream was ready */
 	if (ex->up->in.off == ex->up->in.len)
 		ex->up->in.off = ex->up->in.len = 0;
-	process_response(ex);
+	tt_ex_process_response(ex);
 }
 
 void tt_exchange_on_ds_eof(struct tt_exchange *ex, int err)
@@ -873,43 +626,37 @@ void tt_exchange_on_ds_eof(struct tt_exchange *ex, int err)
 		ex->ds_keep = 0;
 		return;
 	}
-	ex->error = ex->error ? ex->error : "downstream_closed";
+	if (!ex->fault.id)
+		tt_ex_fault(ex, TT_FAULT_DOWNSTREAM_CLOSED,
+		            ex->req_done ? TT_STAGE_RESPOND : TT_STAGE_REQUEST, err);
 	if (!ex->resp_started)
 		ex->status = 499;
-	drop_upstream(ex);
-	ex_free(ex, 0);
+	tt_ex_drop_upstream(ex);
+	tt_ex_free(ex, 0);
 	tt_conn_close(c);
 }
 
 void tt_exchange_on_ds_timeout(struct tt_exchange *ex)
 {
 	if (ex->up && ex->up->writing) {
-		fail_upstream(ex, 504, "upstream_write_timeout");
+		tt_ex_fault(ex, TT_FAULT_CONNECTION_WRITE_TIMEOUT, TT_STAGE_SEND, 0);
+		tt_fault_details(&ex->fault, "the upstream took no request bytes for %llu ms",
+		                 (unsigned long long)ex->c->w->cfg->timeouts.downstream_idle_ms);
+		tt_ex_fail(ex);
 		return;
 	}
-	if (!ex->req_done) {
-		local_response(ex, 408, "downstream_body_timeout");
-		return;
-	}
-}
-
-int tt_exchange_orphaned(struct tt_exchange *ex)
-{
-	struct tt_worker *w = ex->c->w;
-	if (!ex->orphan)
-		return 0;
-	ex->magic = 0;
-	ex->next_free = w->free_exchanges;
-	w->free_exchanges = ex;
-	return 1;
+	if (!ex->req_done)
+		tt_ex_fail_with(ex, TT_FAULT_REQUEST_BODY_TIMEOUT, TT_STAGE_REQUEST, 0);
 }
 
 void tt_exchange_abort(struct tt_exchange *ex)
 {
-	if (!ex->error)
-		ex->error = "aborted";
+	if (!ex->fault.id) {
+		tt_ex_fault(ex, TT_FAULT_PROXY_INTERNAL_ERROR, TT_STAGE_PROXY, 0);
+		tt_fault_details(&ex->fault, "cut by telltale: the shutdown grace period ran out");
+	}
 	if (!ex->resp_started && !ex->status)
 		ex->status = 499;
-	drop_upstream(ex);
-	ex_free(ex, 0);
+	tt_ex_drop_upstream(ex);
+	tt_ex_free(ex, 0);
 }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "fault/fault.h"
 #include "http/h1_parse.h"
 #include "proxy/headers.h"
 #include "proxy/pump.h"
@@ -53,6 +54,7 @@ struct tt_exchange {
 	uint32_t reqhead_len;
 	char *resphead; /* pool block: response head for the downstream */
 	uint32_t resphead_len;
+	char *body; /* heap: telltale's own error body, only on the error path */
 
 	struct tt_pump reqpump, resppump;
 
@@ -73,20 +75,19 @@ struct tt_exchange {
 	unsigned retried : 1;
 	unsigned orphan : 1; /* freed while wreq was queued: recycled by its callback */
 
-	const char *method; /* slices of the request head in c->in, for the log */
-	const char *target;
-	uint32_t method_len, target_len;
-	int up_eof; /* libuv code of the upstream's end of stream, 0 = none */
+	/* Slices of the request head in c->in (kept in place for the whole
+	 * exchange), for the log and the error page. */
+	const char *method, *target, *host, *accept;
+	uint32_t method_len, target_len, host_len, accept_len;
 
 	int status;          /* sent downstream */
 	int upstream_status; /* received, 0 = none */
 	uint64_t bytes_in, bytes_out;
 	uint64_t t_start_ns, t_connect_start_ns, t_sent_ns;
-	double connect_ms, head_ms; /* < 0 = not measured */
+	uint64_t head_deadline_ns; /* when the response head is due, 0 = not yet */
 	uint64_t wall_ms;
-	int attempts;
-	int reused;
-	const char *error; /* static token */
+	int up_eof;            /* libuv code of the upstream's end of stream, 0 = none */
+	struct tt_fault fault; /* why it failed; id NONE when it did not */
 	char request_id[TT_REQUEST_ID_MAX + 1];
 };
 
@@ -95,9 +96,13 @@ struct tt_exchange {
  * worker's scratch array and are only read during this call. */
 void tt_exchange_start(struct tt_conn *c, const struct tt_h1_head *req);
 
-/* The head at the start of c->in is invalid (or too large): answer status
- * with a local response, log the error token, and close afterwards. */
-void tt_exchange_reject(struct tt_conn *c, int status, const char *error);
+/* The request head at the start of c->in could not be used: answer with
+ * telltale's own response for this fault (catalogue status, Proxy-Status,
+ * body by Accept), log it, and close afterwards. details may be NULL. */
+void tt_exchange_reject(struct tt_conn *c, enum tt_fault_id id, const char *details);
+
+/* The fault for a request head the parser rejected. */
+enum tt_fault_id tt_exchange_request_fault(enum tt_h1_err err);
 
 /* The downstream sent more bytes while the exchange is reading the body. */
 void tt_exchange_on_ds_data(struct tt_exchange *ex);

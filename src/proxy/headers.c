@@ -288,6 +288,13 @@ ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_hea
 	tt_wbuf_str(&w, "\r\nX-Request-Id: ");
 	tt_wbuf_str(&w, c->request_id);
 	tt_wbuf_put(&w, "\r\n", 2);
+	/* RFC 9209 section 2: members from intermediaries further in were
+	 * copied above; telltale's own comes after them. */
+	if (c->proxy_status && c->proxy_status[0]) {
+		tt_wbuf_str(&w, "Proxy-Status: ");
+		tt_wbuf_str(&w, c->proxy_status);
+		tt_wbuf_put(&w, "\r\n", 2);
+	}
 	if (c->framing == TT_H1_BODY_LENGTH) {
 		tt_wbuf_str(&w, "Content-Length: ");
 		tt_wbuf_u64(&w, c->content_length);
@@ -303,29 +310,34 @@ ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_hea
 	return w.over ? -1 : (ssize_t)w.len;
 }
 
-ssize_t tt_hdr_local_response(char *out, size_t cap, int status, const char *body,
-                              const char *request_id, int keep_alive, int head_only)
+ssize_t tt_hdr_local_response(char *out, size_t cap, int status, const char *content_type,
+                              size_t body_len, const char *request_id, const char *proxy_status,
+                              int keep_alive)
 {
 	struct tt_wbuf w;
-	size_t blen = strlen(body);
 	tt_wbuf_init(&w, out, cap);
 	tt_wbuf_str(&w, "HTTP/1.1 ");
 	tt_wbuf_u64(&w, (uint64_t)status);
 	tt_wbuf_put(&w, " ", 1);
 	tt_wbuf_str(&w, tt_hdr_reason(status));
-	tt_wbuf_str(&w, "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
-	tt_wbuf_u64(&w, blen);
+	tt_wbuf_str(&w, "\r\nContent-Type: ");
+	tt_wbuf_str(&w, content_type);
+	tt_wbuf_str(&w, "\r\nContent-Length: ");
+	tt_wbuf_u64(&w, body_len);
 	tt_wbuf_str(&w, "\r\nCache-Control: no-store\r\n");
 	if (request_id && request_id[0]) {
 		tt_wbuf_str(&w, "X-Request-Id: ");
 		tt_wbuf_str(&w, request_id);
 		tt_wbuf_put(&w, "\r\n", 2);
 	}
+	if (proxy_status && proxy_status[0]) {
+		tt_wbuf_str(&w, "Proxy-Status: ");
+		tt_wbuf_str(&w, proxy_status);
+		tt_wbuf_put(&w, "\r\n", 2);
+	}
 	if (!keep_alive)
 		tt_wbuf_str(&w, "Connection: close\r\n");
 	tt_wbuf_put(&w, "\r\n", 2);
-	if (!head_only)
-		tt_wbuf_put(&w, body, blen);
 	return w.over ? -1 : (ssize_t)w.len;
 }
 
@@ -337,6 +349,7 @@ const char *tt_hdr_reason(int status)
 	case 204: return "No Content";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";

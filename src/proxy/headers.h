@@ -90,17 +90,21 @@ struct tt_hdr_response_ctx {
 	uint64_t content_length;
 	int keep_alive; /* downstream connection stays open */
 	int http10_downstream;
+	const char *proxy_status; /* telltale's Proxy-Status member, appended; NULL = none */
 };
 
 /* Write the response head for the downstream. Returns its length or -1. */
 ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_head *resp,
                                    const struct tt_hdr_response_ctx *ctx);
 
-/* A response telltale makes itself (errors, 404 without a route):
- * text/plain body, Content-Length, X-Request-Id, Connection: close when
- * !keep_alive. A HEAD request gets the head only. Returns the length or -1. */
-ssize_t tt_hdr_local_response(char *out, size_t cap, int status, const char *body,
-                              const char *request_id, int keep_alive, int head_only);
+/* The head of a response telltale makes itself (errors, 404 without a
+ * route): content_type, Content-Length body_len, X-Request-Id,
+ * Proxy-Status (when proxy_status is non-empty: one member, RFC 9209),
+ * Cache-Control: no-store, and Connection: close when !keep_alive. The
+ * body is written separately. Returns the length or -1. */
+ssize_t tt_hdr_local_response(char *out, size_t cap, int status, const char *content_type,
+                              size_t body_len, const char *request_id, const char *proxy_status,
+                              int keep_alive);
 
 /* The reason phrase for a status code ("" when unknown). */
 const char *tt_hdr_reason(int status);

@@ -49,6 +49,29 @@ void tt_upstream_rt_close_idle(struct tt_upstream_rt *u)
 			tt_upconn_close(u->pools[i].idle);
 }
 
+/* Keep the max_idle most recently used; close older ones idle for a
+ * second or more. */
+static void pool_trim(struct tt_pool *p, uint64_t now_ms)
+{
+	struct tt_upconn *u = p->idle;
+	size_t kept = 0;
+	while (u) {
+		struct tt_upconn *next = u->next;
+		if (kept >= p->group->keepalive_max_idle && now_ms - u->idle_since_ms >= 1000)
+			tt_upconn_close(u);
+		else
+			kept++;
+		u = next;
+	}
+}
+
+void tt_upstream_rt_trim(struct tt_upstream_rt *u, uint64_t now_ms)
+{
+	for (size_t i = 0; i < u->cfg->nservers; i++)
+		if (u->pools[i].nidle > u->cfg->keepalive_max_idle)
+			pool_trim(&u->pools[i], now_ms);
+}
+
 void tt_upstream_rt_fini(struct tt_upstream_rt *u)
 {
 	tt_upstream_rt_close_idle(u);
@@ -197,7 +220,7 @@ void tt_pool_give(struct tt_upconn *u)
 	u->ex = NULL;
 	if (u->closing)
 		return;
-	if (p->w->stopping || p->nidle >= p->group->keepalive_max_idle || u->in.len != u->in.off) {
+	if (p->w->stopping || p->group->keepalive_max_idle == 0 || u->in.len != u->in.off) {
 		tt_upconn_close(u);
 		return;
 	}
@@ -209,6 +232,7 @@ void tt_pool_give(struct tt_upconn *u)
 		p->idle->prev = u;
 	p->idle = u;
 	p->nidle++;
+	u->idle_since_ms = uv_now(&p->w->loop);
 	tt_upconn_read_stop(u);
 	tt_upconn_read_start(u, on_idle_read);
 	uv_timer_start(&u->timer, on_idle_timeout, p->group->keepalive_idle_timeout_ms, 0);

@@ -3,6 +3,7 @@
  * value is absent, and the cut mark on very long targets.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "obs/access_log.h"
@@ -27,7 +28,6 @@ Test(access_log, full_entry_has_every_key)
 	    .upstream_status = 200,
 	    .upstream_connect_ms = 0.25,
 	    .upstream_head_ms = 0.75,
-	    .attempts = 1,
 	};
 	size_t n = tt_log_format(line, sizeof(line), &e);
 	line[n] = 0;
@@ -36,12 +36,17 @@ Test(access_log, full_entry_has_every_key)
 	                 "\"downstream\":\"127.0.0.1:5000\",\"method\":\"GET\",\"target\":\"/x\","
 	                 "\"status\":200,\"bytes_in\":0,\"bytes_out\":120,\"duration_ms\":1.500,"
 	                 "\"upstream\":\"127.0.0.1:8000\",\"upstream_status\":200,"
-	                 "\"upstream_connect_ms\":0.250,\"upstream_head_ms\":0.750,\"attempts\":1,"
-	                 "\"upstream_reused\":false,\"error\":null}\n");
+	                 "\"upstream_connect_ms\":0.250,\"upstream_head_ms\":0.750,\"fault\":null,"
+	                 "\"fault_type\":null,\"fault_stage\":null,\"fault_details\":null,"
+	                 "\"attempts\":[]}\n");
 }
 
 Test(access_log, absent_values_are_null_and_bytes_escaped)
 {
+	struct tt_fault bad;
+	tt_fault_clear(&bad);
+	tt_fault_set(&bad, TT_FAULT_REQUEST_MALFORMED, TT_STAGE_REQUEST, 0);
+	tt_fault_details(&bad, "bare_cr at offset 3 \"q\"");
 	struct tt_log_entry e = {
 	    .time_ms = 0,
 	    .request_id = "r",
@@ -51,7 +56,7 @@ Test(access_log, absent_values_are_null_and_bytes_escaped)
 	    .status = 400,
 	    .upstream_connect_ms = -1,
 	    .upstream_head_ms = -1,
-	    .error = "bad_request",
+	    .fault = &bad,
 	};
 	size_t n = tt_log_format(line, sizeof(line), &e);
 	line[n] = 0;
@@ -60,7 +65,39 @@ Test(access_log, absent_values_are_null_and_bytes_escaped)
 	cr_assert(strstr(line, "\"upstream\":null"));
 	cr_assert(strstr(line, "\"upstream_status\":null"));
 	cr_assert(strstr(line, "\"upstream_connect_ms\":null"));
-	cr_assert(strstr(line, "\"error\":\"bad_request\"}\n"));
+	cr_assert(strstr(line,
+	                 "\"fault\":\"bad_request\",\"fault_type\":\"http_request_error\","
+	                 "\"fault_stage\":\"request\","
+	                 "\"fault_details\":\"bare_cr at offset 3 \\\"q\\\"\",\"attempts\":[]}\n"),
+	          "%s", line);
+}
+
+Test(access_log, attempts_are_listed_with_their_faults)
+{
+	struct tt_fault f;
+	struct tt_fault_attempt *a;
+	tt_fault_clear(&f);
+	a = tt_fault_attempt_add(&f);
+	snprintf(a->upstream, sizeof(a->upstream), "127.0.0.1:8000");
+	a->id = TT_FAULT_CONNECTION_TERMINATED;
+	a->stage = TT_STAGE_WAIT_HEAD;
+	a->connect_ms = 0;
+	a->head_ms = -1;
+	a->reused = 1;
+	a = tt_fault_attempt_add(&f);
+	snprintf(a->upstream, sizeof(a->upstream), "127.0.0.1:8001");
+	a->connect_ms = 0.5;
+	a->head_ms = 1.25;
+	struct tt_log_entry e = {.fault = &f, .upstream_connect_ms = -1, .upstream_head_ms = -1};
+	size_t n = tt_log_format(line, sizeof(line), &e);
+	line[n] = 0;
+	cr_assert(
+	    strstr(line,
+	           "\"attempts\":[{\"upstream\":\"127.0.0.1:8000\",\"fault\":\"upstream_closed\","
+	           "\"stage\":\"wait-head\",\"connect_ms\":0.000,\"head_ms\":null,"
+	           "\"reused\":true},{\"upstream\":\"127.0.0.1:8001\",\"fault\":null,"
+	           "\"stage\":null,\"connect_ms\":0.500,\"head_ms\":1.250,\"reused\":false}]"),
+	    "%s", line);
 }
 
 Test(access_log, long_target_is_cut_and_marked)

@@ -183,14 +183,38 @@ Test(headers, result_that_does_not_fit_fails_whole)
 	struct tt_h1_head h = parse_req("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
 	struct tt_hdr_request_ctx c = ctx_for(&h, 1);
 	cr_assert_eq(tt_hdr_upstream_request(out, 20, &h, &c, h.framing, 0), -1);
-	cr_assert_eq(tt_hdr_local_response(out, 10, 502, "x", "id", 0, 0), -1);
+	cr_assert_eq(tt_hdr_local_response(out, 10, 502, "text/plain", 1, "id", "", 0), -1);
 }
 
-Test(headers, local_response_to_head_has_no_body)
+Test(headers, local_response_head_carries_proxy_status_and_framing)
 {
-	ssize_t n = tt_hdr_local_response(out, sizeof(out), 404, "nothing here\n", "id", 1, 1);
+	ssize_t n = tt_hdr_local_response(out, sizeof(out), 502, "text/html; charset=utf-8", 1234,
+	                                  "id", "edge; error=connection_refused", 0);
 	out[n] = 0;
-	cr_assert(strstr(out, "HTTP/1.1 404 Not Found\r\n") == out);
-	cr_assert(strstr(out, "Content-Length: 13\r\n"));
+	cr_assert(strstr(out, "HTTP/1.1 502 Bad Gateway\r\n") == out);
+	cr_assert(strstr(out, "Content-Type: text/html; charset=utf-8\r\n"));
+	cr_assert(strstr(out, "Content-Length: 1234\r\n"));
+	cr_assert(strstr(out, "Proxy-Status: edge; error=connection_refused\r\n"));
+	cr_assert(strstr(out, "Connection: close\r\n"));
 	cr_assert(strstr(out, "\r\n\r\n") == out + n - 4);
+}
+
+Test(headers, forwarded_response_appends_proxy_status_after_upstream_members)
+{
+	struct tt_h1_head r;
+	const char *raw = "HTTP/1.1 200 OK\r\nProxy-Status: inner; received-status=200\r\n"
+	                  "Content-Length: 0\r\n\r\n";
+	memset(&r, 0, sizeof(r));
+	r.fields = fields;
+	cr_assert_gt(tt_h1_parse_response(raw, strlen(raw), TT_METHOD_GET, &lim, &r), 0);
+	struct tt_hdr_response_ctx c = {.request_id = "rid",
+	                                .proxy_name = "telltale",
+	                                .framing = TT_H1_BODY_LENGTH,
+	                                .keep_alive = 1,
+	                                .proxy_status = "edge; received-status=200"};
+	ssize_t n = tt_hdr_downstream_response(out, sizeof(out), &r, &c);
+	out[n] = 0;
+	char *inner = strstr(out, "Proxy-Status: inner; received-status=200\r\n");
+	char *ours = strstr(out, "Proxy-Status: edge; received-status=200\r\n");
+	cr_assert(inner && ours && inner < ours, "%s", out);
 }

@@ -1,0 +1,57 @@
+/*
+ * What the three files of the exchange share: exchange.c (lifecycle, the
+ * request side, attempts), response.c (the response side, upstream
+ * timers) and local.c (telltale's own responses and cut connections).
+ * Internal to src/proxy/.
+ */
+#ifndef TT_PROXY_EXCHANGE_INT_H
+#define TT_PROXY_EXCHANGE_INT_H
+
+#include "core/conn.h"
+#include "core/worker.h"
+#include "fault/fault.h"
+#include "proxy/exchange.h"
+#include "upstream/pool.h"
+
+/* Milliseconds since a uv_hrtime() value. */
+double tt_ex_ms_since(uint64_t t_ns);
+
+/* The attempt now running (the last one), or NULL. */
+struct tt_fault_attempt *tt_ex_attempt(struct tt_exchange *ex);
+
+/* Record fault id at stage on the exchange and on the running attempt;
+ * counts it for metrics. Does not answer: see tt_ex_fail. */
+void tt_ex_fault(struct tt_exchange *ex, enum tt_fault_id id, enum tt_stage stage, int sys_err);
+
+/* Answer the recorded fault: telltale's own response when nothing of the
+ * response went downstream yet, else a cut connection. The exchange may be
+ * gone after this. */
+void tt_ex_fail(struct tt_exchange *ex);
+
+/* Record and answer in one step. */
+void tt_ex_fail_with(struct tt_exchange *ex, enum tt_fault_id id, enum tt_stage stage, int sys_err);
+
+/* The response broke after bytes of it went downstream: log, free, and
+ * reset the downstream connection so it never looks complete. */
+void tt_ex_abort_midstream(struct tt_exchange *ex);
+
+/* Close and forget the upstream connection. */
+void tt_ex_drop_upstream(struct tt_exchange *ex);
+
+/* Log, release, and hand the downstream connection back when notify. */
+void tt_ex_free(struct tt_exchange *ex, int notify);
+
+/* Continue a local response once a queued downstream write drained. */
+void tt_ex_local_send(struct tt_exchange *ex);
+
+/* Response side (response.c). */
+void tt_ex_on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+void tt_ex_process_response(struct tt_exchange *ex);
+void tt_ex_up_timer_arm(struct tt_exchange *ex, uint64_t ms);
+void tt_ex_request_sent(struct tt_exchange *ex);
+
+/* Request side (exchange.c). */
+void tt_ex_pump_request(struct tt_exchange *ex);
+void tt_ex_attempt_start(struct tt_exchange *ex, int fresh);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * telltale's own responses: an error told as a story (status from the
+ * fault catalogue, a Proxy-Status member, and a body chosen by Accept), or,
+ * when part of the upstream's response already went downstream, a cut
+ * connection that can never pass for a complete response.
+ *
+ * This is the error path: it may allocate (one body buffer per error
+ * response); the hot path never comes here.
+ */
+#include "proxy/exchange_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "respond/error_body.h"
+#include "respond/negotiate.h"
+#include "respond/proxy_status.h"
+
+/* Room for the built-in page or an operator's template (64 KiB at most)
+ * with its placeholders filled. */
+#define BODY_MAX (128 * 1024)
+
+void tt_ex_abort_midstream(struct tt_exchange *ex)
+{
+	struct tt_conn *c = ex->c;
+	tt_ex_drop_upstream(ex);
+	tt_ex_free(ex, 0);
+	tt_conn_reset(c);
+}
+
+static ssize_t render_body(struct tt_exchange *ex, const char *proxy_status, const char **ctype)
+{
+	struct tt_conn *c = ex->c;
+	const struct tt_config *cfg = c->w->cfg;
+	struct tt_error_view v = {
+	    .fault = &ex->fault,
+	    .status = ex->status,
+	    .request_id = ex->request_id,
+	    .time_ms = ex->wall_ms,
+	    .trusted = c->detail,
+	    .proxy_name = cfg->name,
+	    .host = ex->host,
+	    .host_len = ex->host_len,
+	    .method = ex->method,
+	    .method_len = ex->method_len,
+	    .target = ex->target,
+	    .target_len = ex->target_len,
+	    .proxy_status = proxy_status,
+	    .template_html = cfg->error_page_html,
+	    .template_len = cfg->error_page_len,
+	};
+	enum tt_body_kind kind = tt_respond_negotiate(ex->accept, ex->accept_len);
+
+	if (!ex->body && !(ex->body = malloc(BODY_MAX)))
+		abort();
+	return tt_error_body(ex->body, BODY_MAX, kind, &v, ctype);
+}
+
+void tt_ex_local_send(struct tt_exchange *ex)
+{
+	struct tt_conn *c = ex->c;
+	struct tt_worker *w = c->w;
+	char ps[1024];
+	const char *ctype = "text/plain; charset=utf-8";
+	uv_buf_t iov[2];
+	ssize_t blen, hlen;
+	int r, n = 1;
+
+	ex->local_pending = 0;
+	if (tt_ps_member(ps, sizeof(ps), w->ps_name, &ex->fault, ex->upstream_status, c->detail) <
+	    0)
+		ps[0] = 0;
+	blen = render_body(ex, ps, &ctype);
+	if (blen < 0) {
+		/* Only a broken operator template can get here: say so plainly. */
+		blen =
+		    snprintf(ex->body, BODY_MAX, "%d %s\n", ex->status, tt_hdr_reason(ex->status));
+		ctype = "text/plain; charset=utf-8";
+	}
+	if (!ex->resphead)
+		ex->resphead = tt_bufpool_get(&w->bufs);
+	hlen = tt_hdr_local_response(ex->resphead, w->bufs.block_bytes, ex->status, ctype,
+	                             (size_t)blen, ex->request_id, ps, ex->ds_keep);
+	iov[0] = uv_buf_init(ex->resphead, (unsigned)hlen);
+	if (ex->method_id != TT_METHOD_HEAD)
+		iov[n++] = uv_buf_init(ex->body, (unsigned)blen);
+	ex->resp_started = 1;
+	ex->resp = TT_RESP_DONE;
+	r = tt_conn_write(c, iov, n, &ex->bytes_out);
+	if (r < 0) {
+		tt_ex_free(ex, 0);
+		tt_conn_close(c);
+	} else if (r == 1) {
+		tt_ex_free(ex, 1);
+	}
+}
+
+void tt_ex_fail(struct tt_exchange *ex)
+{
+	struct tt_conn *c = ex->c;
+	const struct tt_fault_info *fi = tt_fault_info(ex->fault.id);
+
+	if (ex->resp_started) {
+		tt_ex_abort_midstream(ex);
+		return;
+	}
+	tt_ex_drop_upstream(ex);
+	ex->local = 1;
+	ex->status = fi && fi->status ? fi->status : 502;
+	if (!ex->req_done) {
+		/* The rest of the request body will not be read: the
+		 * connection cannot carry another request. */
+		ex->ds_keep = 0;
+		c->want_read = 0;
+	}
+	tt_conn_pause(c);
+	uv_timer_stop(&c->timer);
+	if (c->writing) {
+		ex->local_pending = 1;
+		return;
+	}
+	tt_ex_local_send(ex);
+}
+
+void tt_ex_fail_with(struct tt_exchange *ex, enum tt_fault_id id, enum tt_stage stage, int sys_err)
+{
+	tt_ex_fault(ex, id, stage, sys_err);
+	tt_ex_fail(ex);
+}

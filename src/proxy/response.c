@@ -1,0 +1,480 @@
+/*
+ * The response side of the exchange: the upstream's head parsed strictly
+ * and classified when it is bad, the head rewritten for downstream, the
+ * body streamed through the pump, and the upstream timers (connect, head,
+ * idle between bytes, total).
+ *
+ * Invariant: nothing of a response goes downstream before its head parsed
+ * without error and, when the first chunk-size line arrived with the head,
+ * before that line was checked too; after the first byte went downstream a
+ * failure cuts the connection (tt_ex_abort_midstream).
+ */
+#include "proxy/exchange_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "respond/proxy_status.h"
+
+static uint64_t ms_to_ns(uint64_t ms)
+{
+	return ms * 1000000ull;
+}
+
+/* Milliseconds left of timeouts.total, or 0 when it is off. At least 1
+ * once it is on, so a timer still fires. */
+static uint64_t total_left_ms(struct tt_exchange *ex)
+{
+	uint64_t total = ex->c->w->cfg->timeouts.total_ms;
+	uint64_t spent = (uv_hrtime() - ex->t_start_ns) / 1000000;
+	if (!total)
+		return 0;
+	return spent >= total ? 1 : total - spent;
+}
+
+static int head_partial(const struct tt_exchange *ex)
+{
+	const struct tt_upconn *u = ex->up;
+	return u && u->in.data && u->in.len > u->in.off;
+}
+
+static void on_up_timer(uv_timer_t *t)
+{
+	struct tt_upconn *u = t->data;
+	struct tt_exchange *ex = u->ex;
+	const struct tt_cfg_timeouts *to;
+	uint64_t now = uv_hrtime();
+
+	if (!ex)
+		return;
+	to = &ex->c->w->cfg->timeouts;
+	if (to->total_ms && now - ex->t_start_ns >= ms_to_ns(to->total_ms)) {
+		tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_TIMEOUT,
+		            ex->resp == TT_RESP_BODY ? TT_STAGE_READ_BODY : TT_STAGE_WAIT_HEAD, 0);
+		tt_fault_details(&ex->fault, "the exchange ran past timeouts.total (%llu ms)",
+		                 (unsigned long long)to->total_ms);
+	} else if (!u->connected) {
+		tt_ex_fault(ex, TT_FAULT_CONNECTION_TIMEOUT, TT_STAGE_CONNECT, UV_ETIMEDOUT);
+		tt_fault_details(&ex->fault, "no answer to the connection attempt within %llu ms",
+		                 (unsigned long long)to->upstream_connect_ms);
+	} else if (ex->resp == TT_RESP_WAIT && head_partial(ex) && now < ex->head_deadline_ns) {
+		tt_ex_fault(ex, TT_FAULT_CONNECTION_READ_TIMEOUT, TT_STAGE_READ_HEAD, 0);
+		tt_fault_details(&ex->fault, "%u bytes of the head, then silence for %llu ms",
+		                 u->in.len - u->in.off, (unsigned long long)to->upstream_idle_ms);
+	} else if (ex->resp == TT_RESP_WAIT) {
+		tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_TIMEOUT,
+		            head_partial(ex) ? TT_STAGE_READ_HEAD : TT_STAGE_WAIT_HEAD, 0);
+		tt_fault_details(&ex->fault, "no complete response head within %llu ms",
+		                 (unsigned long long)to->upstream_head_ms);
+	} else {
+		tt_ex_fault(ex, TT_FAULT_CONNECTION_READ_TIMEOUT, TT_STAGE_READ_BODY, 0);
+		tt_fault_details(&ex->fault, "silence for %llu ms after %llu body bytes",
+		                 (unsigned long long)to->upstream_idle_ms,
+		                 (unsigned long long)ex->resppump.body_bytes);
+	}
+	tt_ex_fail(ex);
+}
+
+void tt_ex_up_timer_arm(struct tt_exchange *ex, uint64_t ms)
+{
+	uint64_t left;
+	if (!ex->up)
+		return;
+	left = total_left_ms(ex);
+	if (left && (!ms || left < ms))
+		ms = left;
+	if (ms)
+		uv_timer_start(&ex->up->timer, on_up_timer, ms, 0);
+	else
+		uv_timer_stop(&ex->up->timer);
+}
+
+/* While the head is due: the head deadline, or sooner the idle timeout
+ * once some bytes of it arrived. */
+static void arm_head_timer(struct tt_exchange *ex)
+{
+	const struct tt_cfg_timeouts *to = &ex->c->w->cfg->timeouts;
+	uint64_t now = uv_hrtime(), ms = 0;
+	if (ex->head_deadline_ns)
+		ms = ex->head_deadline_ns > now ? (ex->head_deadline_ns - now) / 1000000 + 1 : 1;
+	if (head_partial(ex) && to->upstream_idle_ms && (!ms || to->upstream_idle_ms < ms))
+		ms = to->upstream_idle_ms;
+	tt_ex_up_timer_arm(ex, ms);
+}
+
+void tt_ex_request_sent(struct tt_exchange *ex)
+{
+	uint64_t head_ms = ex->c->w->cfg->timeouts.upstream_head_ms;
+	if (ex->req_sent)
+		return;
+	ex->req_sent = 1;
+	if (head_ms)
+		ex->head_deadline_ns = uv_hrtime() + ms_to_ns(head_ms);
+	if (ex->resp == TT_RESP_WAIT)
+		arm_head_timer(ex);
+}
+
+static enum tt_h1_framing downstream_framing(struct tt_exchange *ex, enum tt_h1_framing up)
+{
+	if (up == TT_H1_BODY_CHUNKED || up == TT_H1_BODY_CLOSE)
+		return ex->http10 ? TT_H1_BODY_CLOSE : TT_H1_BODY_CHUNKED;
+	return up;
+}
+
+static int start_response(struct tt_exchange *ex, const struct tt_h1_head *h)
+{
+	struct tt_conn *c = ex->c;
+	struct tt_worker *w = c->w;
+	struct tt_fault_attempt *a = tt_ex_attempt(ex);
+	enum tt_h1_framing out = downstream_framing(ex, h->framing);
+	enum tt_pump_in in = TT_PUMP_IN_NONE;
+	char ps[256];
+	ssize_t n;
+
+	if (a)
+		a->head_ms = tt_ex_ms_since(ex->t_sent_ns);
+	ex->upstream_status = h->status;
+	ex->status = h->status;
+	ex->up_keep = !h->conn_close && h->framing != TT_H1_BODY_CLOSE;
+	if (out == TT_H1_BODY_CLOSE || !ex->req_done || c->eof || w->stopping)
+		ex->ds_keep = 0;
+	if (h->framing == TT_H1_BODY_LENGTH)
+		in = TT_PUMP_IN_LENGTH;
+	else if (h->framing == TT_H1_BODY_CHUNKED)
+		in = TT_PUMP_IN_CHUNKED;
+	else if (h->framing == TT_H1_BODY_CLOSE)
+		in = TT_PUMP_IN_CLOSE;
+	tt_pump_init(&ex->resppump, in, h->content_length,
+	             out == TT_H1_BODY_CHUNKED ? TT_PUMP_OUT_CHUNKED : TT_PUMP_OUT_RAW, 0);
+	if (tt_ps_member(ps, sizeof(ps), w->ps_name, NULL, h->status, c->detail ? 1 : 0) < 0)
+		ps[0] = 0;
+	/* next-hop for trusted eyes comes from the attempt's address. */
+	struct tt_hdr_response_ctx ctx = {
+	    .request_id = ex->request_id,
+	    .proxy_name = w->cfg->name,
+	    .framing = out,
+	    .content_length = h->content_length,
+	    .keep_alive = ex->ds_keep,
+	    .http10_downstream = ex->http10,
+	    .proxy_status = ps,
+	};
+	if (!ex->resphead)
+		ex->resphead = tt_bufpool_get(&w->bufs);
+	n = tt_hdr_downstream_response(ex->resphead, w->bufs.block_bytes, h, &ctx);
+	if (n < 0)
+		return -1;
+	ex->resp = TT_RESP_BODY;
+	ex->resphead_len = (uint32_t)n;
+	ex->resp_head_written = 0;
+	ex->up->in.off += (uint32_t)h->head_len;
+	return 0;
+}
+
+/* The name of the field line around offset off of a head, lower-cased,
+ * for header-name. */
+static void field_name_at(const char *buf, size_t len, size_t off, char *out, size_t cap)
+{
+	size_t start = off < len ? off : len, n = 0;
+	while (start > 0 && buf[start - 1] != '\n')
+		start--;
+	while (start + n < len && buf[start + n] != ':' && buf[start + n] != '\r' &&
+	       buf[start + n] != '\n' && n + 1 < cap) {
+		char ch = buf[start + n];
+		out[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+	}
+	out[n] = 0;
+}
+
+/* Turn a response head the parser rejected into the most specific fault. */
+static void classify_bad_head(struct tt_exchange *ex, const struct tt_h1_head *h, const char *buf,
+                              size_t len)
+{
+	const struct tt_h1_limits *lim = &ex->c->w->limits;
+	unsigned char bad = h->err_offset < len ? (unsigned char)buf[h->err_offset] : 0;
+	char name[64];
+
+	switch (h->err) {
+	case TT_H1_ERR_HEAD_TOO_LARGE:
+	case TT_H1_ERR_TOO_MANY_FIELDS:
+		tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_HEADER_SECTION_SIZE, TT_STAGE_READ_HEAD, 0);
+		tt_fault_param_int(&ex->fault, "header-section-size", (int64_t)len);
+		tt_fault_details(&ex->fault, "%s: over %zu bytes or %zu fields",
+		                 tt_h1_err_token(h->err), lim->max_head_bytes, lim->max_fields);
+		return;
+	case TT_H1_ERR_FIELD_TOO_LARGE:
+		field_name_at(buf, len, h->err_offset, name, sizeof(name));
+		tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_HEADER_SIZE, TT_STAGE_READ_HEAD, 0);
+		tt_fault_param_str(&ex->fault, "header-name", name, strlen(name));
+		tt_fault_details(&ex->fault, "field '%s' is over %zu bytes", name,
+		                 lim->max_field_bytes);
+		return;
+	case TT_H1_ERR_TE_UNKNOWN:
+		tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_TRANSFER_CODING, TT_STAGE_READ_HEAD, 0);
+		tt_fault_details(&ex->fault,
+		                 "Transfer-Encoding names a coding telltale cannot decode");
+		return;
+	default:
+		tt_ex_fault(ex, TT_FAULT_HTTP_PROTOCOL_ERROR, TT_STAGE_READ_HEAD, 0);
+		if (bad >= 0x21 && bad < 0x7f)
+			tt_fault_details(&ex->fault, "%s at offset %zu: byte 0x%02x '%c'",
+			                 tt_h1_err_token(h->err), h->err_offset, bad, bad);
+		else
+			tt_fault_details(&ex->fault, "%s at offset %zu: byte 0x%02x",
+			                 tt_h1_err_token(h->err), h->err_offset, bad);
+	}
+}
+
+/* Parse response heads in the upstream buffer: skip 1xx, start the final
+ * one. Returns 1 when the response started, 0 when more bytes are needed,
+ * -1 when the exchange failed (and is gone). */
+static int parse_response_head(struct tt_exchange *ex)
+{
+	struct tt_upconn *u = ex->up;
+	struct tt_worker *w = ex->c->w;
+	struct tt_h1_head h;
+	ssize_t n;
+
+	for (;;) {
+		const char *buf = u->in.data + u->in.off;
+		size_t len = u->in.len - u->in.off;
+		memset(&h, 0, sizeof(h));
+		h.fields = w->fields;
+		n = tt_h1_parse_response(buf, len, ex->method_id, &w->limits, &h);
+		if (n == TT_H1_INCOMPLETE)
+			return 0;
+		if (n == TT_H1_ERROR) {
+			classify_bad_head(ex, &h, buf, len);
+			tt_ex_fail(ex);
+			return -1;
+		}
+		if (h.status >= 200)
+			break;
+		if (h.status == 101) {
+			/* Upgrade was not forwarded, so a 101 breaks the exchange. */
+			ex->upstream_status = 101;
+			tt_ex_fault(ex, TT_FAULT_HTTP_UPGRADE_FAILED, TT_STAGE_READ_HEAD, 0);
+			tt_fault_details(&ex->fault,
+			                 "101 Switching Protocols to a request without Upgrade");
+			tt_ex_fail(ex);
+			return -1;
+		}
+		/* RFC 9110 section 15.2: 1xx responses are interim; telltale
+		 * answered Expect itself, so they are consumed here. */
+		u->in.off += (uint32_t)n;
+	}
+	h.head_len = (size_t)n;
+	if (start_response(ex, &h) < 0) {
+		tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_HEADER_SECTION_SIZE, TT_STAGE_READ_HEAD, 0);
+		tt_fault_details(&ex->fault, "the rewritten head does not fit in a buffer block");
+		tt_ex_fail(ex);
+		return -1;
+	}
+	tt_ex_up_timer_arm(ex, w->cfg->timeouts.upstream_idle_ms);
+	return 1;
+}
+
+static void response_done(struct tt_exchange *ex)
+{
+	struct tt_upconn *u = ex->up;
+	if (u) {
+		uv_timer_stop(&u->timer);
+		tt_upconn_read_stop(u);
+		if (u->in.len != u->in.off)
+			ex->up_keep = 0; /* bytes beyond the response: not reusable */
+	}
+	tt_ex_free(ex, 1);
+}
+
+static void bad_body_framing(struct tt_exchange *ex)
+{
+	tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_TRANSFER_CODING, TT_STAGE_READ_BODY, 0);
+	tt_fault_param_str(&ex->fault, "coding", "chunked", 7);
+	tt_fault_details(&ex->fault, "%s at body offset %llu",
+	                 tt_chunked_err_token(ex->resppump.dec.err),
+	                 (unsigned long long)ex->resppump.dec.err_offset);
+	/* Nothing written yet (the head was still waiting for this first
+	 * chunk line): telltale can still answer with its own 502. */
+	tt_ex_fail(ex);
+}
+
+/* Stream response bytes downstream until a write queues or input runs out.
+ * Returns -1 when the exchange is gone. */
+static int pump_response(struct tt_exchange *ex)
+{
+	struct tt_conn *c = ex->c;
+	struct tt_upconn *u = ex->up;
+	uv_buf_t iov[TT_PUMP_MAX_IOV + 1];
+
+	while (!c->writing) {
+		int n = 0, r;
+		size_t used = 0;
+		if (!ex->resp_head_written)
+			iov[n++] = uv_buf_init(ex->resphead, ex->resphead_len);
+		if (u->in.len > u->in.off) {
+			enum tt_pump_ret pr = tt_pump_feed(&ex->resppump, u->in.data + u->in.off,
+			                                   u->in.len - u->in.off, iov, &n, &used);
+			u->in.off += (uint32_t)used;
+			if (pr != TT_PUMP_OK) {
+				bad_body_framing(ex);
+				return -1;
+			}
+		}
+		if (ex->resppump.done)
+			ex->resp = TT_RESP_DONE;
+		if (n == 0)
+			break;
+		ex->resp_head_written = 1;
+		ex->resp_started = 1;
+		r = tt_conn_write(c, iov, n, &ex->bytes_out);
+		if (r < 0) {
+			tt_ex_fault(ex, TT_FAULT_DOWNSTREAM_CLOSED, TT_STAGE_RESPOND, 0);
+			tt_ex_drop_upstream(ex);
+			tt_ex_free(ex, 0);
+			tt_conn_close(c);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		if (u->in.off == u->in.len)
+			u->in.off = u->in.len = 0;
+		if (ex->resp == TT_RESP_DONE)
+			break;
+	}
+	return 0;
+}
+
+/* The upstream's stream ended (or failed) and every byte before it was
+ * processed. */
+static void handle_up_eof(struct tt_exchange *ex)
+{
+	struct tt_upconn *u = ex->up;
+	int err = ex->up_eof;
+
+	if (ex->resp == TT_RESP_WAIT) {
+		/* A reused connection closed before any response byte: the
+		 * keep-alive race. Retry once on a fresh connection when
+		 * nothing of the request can have been consumed twice: no
+		 * body, and an idempotent method (RFC 9110 section 9.2.2). */
+		int partial = u->in.len > u->in.off;
+		struct tt_fault_attempt *a = tt_ex_attempt(ex);
+		if (u->reused && !partial && u->in.len == 0 && !ex->has_body && !ex->retried &&
+		    tt_h1_method_idempotent(ex->method_id)) {
+			if (a) {
+				a->id = TT_FAULT_CONNECTION_TERMINATED;
+				a->stage = TT_STAGE_WAIT_HEAD;
+				a->sys_err = err;
+			}
+			ex->retried = 1;
+			ex->up_eof = 0;
+			tt_ex_drop_upstream(ex);
+			tt_ex_attempt_start(ex, 1);
+			return;
+		}
+		tt_ex_fault(ex, TT_FAULT_CONNECTION_TERMINATED,
+		            partial ? TT_STAGE_READ_HEAD : TT_STAGE_WAIT_HEAD, err);
+		tt_fault_details(&ex->fault, "%s after %u bytes of the response head%s",
+		                 err == UV_EOF ? "connection closed" : uv_strerror(err),
+		                 partial ? u->in.len - u->in.off : 0,
+		                 u->reused ? " (reused keep-alive connection)" : "");
+		tt_ex_fail(ex);
+		return;
+	}
+	if (ex->resp == TT_RESP_BODY) {
+		uv_buf_t iov[2];
+		int n = 0;
+		if (tt_pump_eof(&ex->resppump, iov, &n) != TT_PUMP_OK) {
+			tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_INCOMPLETE, TT_STAGE_READ_BODY, err);
+			if (ex->resppump.in == TT_PUMP_IN_LENGTH)
+				tt_fault_details(&ex->fault, "%s after %llu of %llu body bytes",
+				                 err == UV_EOF ? "connection closed"
+				                               : uv_strerror(err),
+				                 (unsigned long long)ex->resppump.body_bytes,
+				                 (unsigned long long)(ex->resppump.body_bytes +
+				                                      ex->resppump.remaining));
+			else
+				tt_fault_details(
+				    &ex->fault, "%s after %llu body bytes, before the last chunk",
+				    err == UV_EOF ? "connection closed" : uv_strerror(err),
+				    (unsigned long long)ex->resppump.body_bytes);
+			tt_ex_fail(ex);
+			return;
+		}
+		ex->resp = TT_RESP_DONE;
+		ex->up_keep = 0;
+		if (n) {
+			ex->resp_started = 1;
+			if (tt_conn_write(ex->c, iov, n, &ex->bytes_out) == 0)
+				return; /* on_ds_written finishes */
+		}
+	}
+	response_done(ex);
+}
+
+void tt_ex_process_response(struct tt_exchange *ex)
+{
+	struct tt_upconn *u = ex->up;
+
+	if (ex->c->writing) {
+		tt_upconn_read_stop(u);
+		return;
+	}
+	if (ex->resp == TT_RESP_WAIT) {
+		int r = parse_response_head(ex);
+		if (r < 0)
+			return;
+		if (r == 0) {
+			if (ex->up_eof)
+				handle_up_eof(ex);
+			else
+				arm_head_timer(ex);
+			return;
+		}
+	}
+	if (ex->resp == TT_RESP_BODY && pump_response(ex) < 0)
+		return;
+	if (ex->c->writing) {
+		tt_upconn_read_stop(u);
+		return;
+	}
+	if (ex->resp == TT_RESP_DONE) {
+		response_done(ex);
+		return;
+	}
+	if (ex->up_eof) {
+		handle_up_eof(ex);
+		return;
+	}
+	if (u->in.data && u->in.off == u->in.len)
+		u->in.off = u->in.len = 0;
+	tt_upconn_read_start(u, tt_ex_on_up_read);
+}
+
+void tt_ex_on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct tt_upconn *u = s->data;
+	struct tt_exchange *ex = u->ex;
+
+	if (nread == 0 || !ex)
+		return;
+	if (nread == UV_ENOBUFS) {
+		/* The block is full and the head is still not complete. */
+		if (ex->resp == TT_RESP_WAIT) {
+			tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_HEADER_SECTION_SIZE,
+			            TT_STAGE_READ_HEAD, 0);
+			tt_fault_param_int(&ex->fault, "header-section-size", (int64_t)u->in.len);
+			tt_ex_fail(ex);
+		} else {
+			tt_upconn_read_stop(u);
+		}
+		return;
+	}
+	if (nread < 0) {
+		tt_upconn_read_stop(u);
+		ex->up_eof = (int)nread;
+	} else {
+		u->in.len += (uint32_t)nread;
+		if (ex->resp == TT_RESP_BODY)
+			tt_ex_up_timer_arm(ex, ex->c->w->cfg->timeouts.upstream_idle_ms);
+	}
+	tt_ex_process_response(ex);
+}
