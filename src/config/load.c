@@ -392,6 +392,15 @@ static void h_detail_cidrs(struct ld *l, const struct key *key, const char *what
 	load_cidrs(l, v, "error_detail_networks", tt_cfg_push_detail, &l->c->ndetail);
 }
 
+static int printable(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++, n++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return 0;
+	return n < 1024;
+}
+
 /* A relative path is taken from the config file's folder, as with nginx's
  * include: the file and its templates move together. */
 static char *read_relative(struct ld *l, const char *path, size_t *len, char *why, size_t whycap)
@@ -420,13 +429,15 @@ static void h_error_page(struct ld *l, const struct key *key, const char *what,
 	free(html);
 	html = read_relative(l, v->str, &len, msg, sizeof(msg));
 	if (!html) {
-		say(l, v, "give the path of an HTML file with {{placeholders}}, see docs/errors.md",
-		    "error_page: cannot use '%s': %s", q, msg);
+		say(l, v, "give the path of an HTML file with {{placeholders}}, see docs/config.md",
+		    "error_page: cannot use '%s': %s", printable(v->str) ? v->str : q, msg);
 		return;
 	}
 	if (tt_error_template_check(html, len, &tl, &tc, msg, sizeof(msg)) != 0) {
+		/* The template's own position, with its whole path when it is
+		 * printable, so an editor can jump there. */
 		say(l, v, "placeholders are listed in docs/config.md (error_page)",
-		    "error_page: %s:%u:%u: %s", q, tl, tc, msg);
+		    "error_page: %s:%u:%u: %s", printable(v->str) ? v->str : q, tl, tc, msg);
 		free(html);
 		return;
 	}

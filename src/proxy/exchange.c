@@ -176,10 +176,38 @@ enum tt_fault_id tt_exchange_request_fault(enum tt_h1_err err)
 	}
 }
 
+/* The Accept field of a head the parser refused, found by a plain scan of
+ * its lines: it only picks the error body's format, so a lenient look is
+ * harmless, and an API client still gets problem+json for its 400. */
+static void find_accept(struct tt_exchange *ex, const char *buf, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		const char *nl = memchr(buf + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - buf) : len;
+		if (end - i > 7 && strncasecmp(buf + i, "accept:", 7) == 0) {
+			size_t a = i + 7, b = end;
+			while (a < b && (buf[a] == ' ' || buf[a] == '\t'))
+				a++;
+			while (b > a &&
+			       (buf[b - 1] == '\r' || buf[b - 1] == ' ' || buf[b - 1] == '\t'))
+				b--;
+			ex->accept = buf + a;
+			ex->accept_len = (uint32_t)(b - a);
+			return;
+		}
+		if (end == i || (end == i + 1 && buf[i] == '\r'))
+			return; /* the empty line ends the head */
+		i = end + 1;
+	}
+}
+
 void tt_exchange_reject(struct tt_conn *c, enum tt_fault_id id, const char *details)
 {
 	struct tt_exchange *ex = ex_new(c);
 	uint64_t hi, lo;
+	if (c->in.data)
+		find_accept(ex, c->in.data, c->in.len);
 	c->state = TT_CONN_EXCHANGE;
 	tt_worker_random(c->w, &hi, &lo);
 	tt_hdr_request_id(NULL, 0, hi, lo, ex->request_id);

@@ -146,9 +146,10 @@ static int start_response(struct tt_exchange *ex, const struct tt_h1_head *h)
 		in = TT_PUMP_IN_CLOSE;
 	tt_pump_init(&ex->resppump, in, h->content_length,
 	             out == TT_H1_BODY_CHUNKED ? TT_PUMP_OUT_CHUNKED : TT_PUMP_OUT_RAW, 0);
-	if (tt_ps_member(ps, sizeof(ps), w->ps_name, NULL, h->status, c->detail ? 1 : 0) < 0)
+	/* The record holds the attempt that succeeded: next-hop for trusted
+	 * eyes comes from it. */
+	if (tt_ps_member(ps, sizeof(ps), w->ps_name, &ex->fault, h->status, c->detail ? 1 : 0) < 0)
 		ps[0] = 0;
-	/* next-hop for trusted eyes comes from the attempt's address. */
 	struct tt_hdr_response_ctx ctx = {
 	    .request_id = ex->request_id,
 	    .proxy_name = w->cfg->name,

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from conftest import upstream_config
+from sfv import parse_field_lines
 
 H = "Host: example.test\r\n"
 
@@ -54,12 +55,42 @@ CASES = {
 }
 
 
+# The log token (access log "fault") of each case. cl-plus-sign and cl-list
+# are invalid Content-Length values rather than conflicting framing: either
+# token is accepted for them.
+TOKENS = {
+    "cl-and-te": "bad_framing",
+    "two-differing-cl": "bad_framing",
+    "cl-plus-sign": ("bad_request", "bad_framing"),
+    "cl-list": ("bad_request", "bad_framing"),
+    "te-gzip-chunked": "coding_unsupported",
+    "te-chunked-not-last": "bad_framing",
+    "te-xchunked": "bad_framing",
+    "space-before-colon": "bad_request",
+    "obs-fold": "bad_request",
+    "bare-cr": "bad_request",
+    "nul-in-value": "bad_request",
+    "missing-host-1.1": "bad_request",
+    "two-hosts": "bad_request",
+    "http-2.0": "version_unsupported",
+    "garbage-request-line": "bad_request",
+    "target-10k": "target_too_long",
+    "target-20k": ("target_too_long", "head_too_large"),
+    "head-over-16k": "head_too_large",
+    "over-100-fields": "head_too_large",
+    "bad-chunk-size": "bad_request_body",
+    "http-1.0-with-te": "bad_framing",
+}
+assert set(TOKENS) == set(CASES)
+
+
 # Bodies stream: telltale may already have sent the head upstream when a bad
 # chunk arrives. The upstream must still never see a complete request.
 HEAD_MAY_REACH_UPSTREAM = {"bad-chunk-size"}
 
 
-def check_rejected(tt, app, data, want, config_note="", head_may_reach_upstream=False):
+def check_rejected(tt, app, data, want, config_note="", head_may_reach_upstream=False,
+                   token=None):
     with tt.conn(timeout=5) as c:
         c.send(data)
         r = c.read_response(timeout=5)
@@ -72,10 +103,19 @@ def check_rejected(tt, app, data, want, config_note="", head_may_reach_upstream=
     assert extra == b"", "bytes after the error response: %r" % extra[:200]
     line = tt.log_line()
     assert line["status"] == r.status, line
-    assert isinstance(line["error"], str) and line["error"], line
+    assert isinstance(line["fault"], str) and line["fault"], line
+    if token is not None:
+        tokens = token if isinstance(token, tuple) else (token,)
+        assert line["fault"] in tokens, "want fault %s: %r" % (token, line)
+    assert line["fault_type"] == "http_request_error", line
+    assert line["fault_stage"] == "request", line
     assert line["bytes_out"] == r.wire_len, (line, r.wire_len)
     if not head_may_reach_upstream:
         assert line["upstream"] is None, line
+        assert line["attempts"] == [], line
+    # Every response telltale generates carries its Proxy-Status member.
+    members = parse_field_lines(r.header_all("proxy-status"))
+    assert members and members[-1][1].get("error") == "http_request_error", (members, r)
     assert app.requests == 0, "a rejected request reached the upstream: %r" % app.heads
 
 
@@ -83,7 +123,8 @@ def check_rejected(tt, app, data, want, config_note="", head_may_reach_upstream=
 def test_malformed_request_is_rejected(telltale, app, case):
     data, want = CASES[case]
     tt = telltale(upstream_config(app))
-    check_rejected(tt, app, data, want, head_may_reach_upstream=case in HEAD_MAY_REACH_UPSTREAM)
+    check_rejected(tt, app, data, want, head_may_reach_upstream=case in HEAD_MAY_REACH_UPSTREAM,
+                   token=TOKENS[case])
 
 
 def test_body_over_limit_is_413(telltale, app):
@@ -91,7 +132,7 @@ def test_body_over_limit_is_413(telltale, app):
     # Only the head: telltale can decide from Content-Length alone, and no
     # unread body is left to turn its close into a reset.
     data = req("POST /echo HTTP/1.1\r\n" + H + "Content-Length: 2000\r\n\r\n")
-    check_rejected(tt, app, data, 413)
+    check_rejected(tt, app, data, 413, token="body_too_large")
 
 
 def test_chunked_body_over_limit_is_413(telltale, app):
@@ -105,6 +146,8 @@ def test_chunked_body_over_limit_is_413(telltale, app):
     # still never see a complete request.
     assert r.status == 413, r
     assert app.requests == 0, app.stats()
+    line = tt.log_line()
+    assert line["fault"] == "body_too_large" and line["fault_type"] == "http_request_error", line
 
 
 def test_well_formed_request_passes(telltale, app):
@@ -116,7 +159,8 @@ def test_well_formed_request_passes(telltale, app):
     assert r.status == 200, r
     assert app.requests == 1
     line = tt.log_line()
-    assert line["status"] == 200 and line["error"] is None, line
+    assert line["status"] == 200 and line["fault"] is None, line
+    assert line["fault_type"] is None and line["fault_stage"] is None, line
 
 
 @pytest.mark.parametrize("limit", ["header_count", "head_bytes"])
@@ -129,7 +173,7 @@ def test_configured_head_limits_apply(telltale, app, limit):
         tt = telltale(upstream_config(app, limits={"head_bytes": "4k"}))
         data = req("GET /echo HTTP/1.1\r\n" + H +
                    "".join("X-Big-%02d: %s\r\n" % (i, "v" * 500) for i in range(12)) + "\r\n")
-    check_rejected(tt, app, data, 431)
+    check_rejected(tt, app, data, 431, token="head_too_large")
 
 
 def send_byte_by_byte(c, data):

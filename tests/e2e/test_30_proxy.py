@@ -4,6 +4,7 @@ adds and removes, and the access log line."""
 import hashlib
 import os
 import re
+import socket
 import threading
 import time
 import urllib.parse
@@ -82,7 +83,8 @@ def test_get_is_forwarded_and_logged(telltale, app):
     line = tt.log_line()
     expected_keys = {"time", "request_id", "downstream", "method", "target", "status", "bytes_in",
                      "bytes_out", "duration_ms", "upstream", "upstream_status",
-                     "upstream_connect_ms", "upstream_head_ms", "attempts", "error"}
+                     "upstream_connect_ms", "upstream_head_ms", "attempts", "fault", "fault_type",
+                     "fault_stage", "fault_details"}
     assert expected_keys <= set(line), "missing keys %s" % (expected_keys - set(line))
     assert TIME.fullmatch(line["time"]), line["time"]
     assert HEX32.fullmatch(line["request_id"]), line
@@ -95,8 +97,15 @@ def test_get_is_forwarded_and_logged(telltale, app):
     assert line["upstream_status"] == 200
     assert isinstance(line["upstream_connect_ms"], (int, float)), line
     assert isinstance(line["upstream_head_ms"], (int, float)), line
-    assert line["attempts"] == 1
-    assert line["error"] is None
+    assert "error" not in line, "the key 'error' was renamed 'fault': %r" % line
+    assert line["fault"] is None and line["fault_type"] is None, line
+    assert line["fault_stage"] is None and line["fault_details"] is None, line
+    assert isinstance(line["attempts"], list) and len(line["attempts"]) == 1, line
+    a = line["attempts"][0]
+    assert {"upstream", "fault", "stage", "connect_ms", "head_ms", "reused"} <= set(a), a
+    assert a["upstream"] == app.addr and a["fault"] is None, a
+    assert isinstance(a["connect_ms"], (int, float)) and isinstance(a["head_ms"], (int, float)), a
+    assert a["reused"] is False, a
 
 
 @pytest.mark.parametrize("size", [0, 1, 64 * 1024], ids=["0B", "1B", "64KiB"])
@@ -280,6 +289,8 @@ def test_keepalive_one_downstream_connection_reuses_upstream(telltale, app):
             assert r.status == 200, r
     assert app.requests == 20
     assert app.connections == 1, "20 requests used %d upstream connections" % app.connections
+    reused = [[a["reused"] for a in l["attempts"]] for l in tt.log_lines(20)]
+    assert reused == [[False]] + [[True]] * 19, reused
 
 
 def test_keepalive_many_downstream_connections_reuse_upstream(telltale, app):
@@ -304,6 +315,7 @@ def test_upstream_closing_idle_connection_is_not_an_error(telltale, app):
     assert app.requests == 10
     lines = tt.log_lines(10)
     assert [l["status"] for l in lines] == [200] * 10, lines
+    assert [l["fault"] for l in lines] == [None] * 10, lines
 
 
 def test_response_not_read_to_the_end_is_not_reused(telltale, app):
@@ -343,12 +355,12 @@ def test_hop_by_hop_request_fields_are_removed(telltale, app):
 
 
 @pytest.mark.parametrize("incoming,expected", [
-    (None, ["1.1 telltale"]),
-    ("1.0 fred", ["1.0 fred", "1.1 telltale"]),
-    ("1.0 fred, 1.1 p.example.net", ["1.0 fred", "1.1 p.example.net", "1.1 telltale"]),
+    (None, ["1.1 tt-test"]),
+    ("1.0 fred", ["1.0 fred", "1.1 tt-test"]),
+    ("1.0 fred, 1.1 p.example.net", ["1.0 fred", "1.1 p.example.net", "1.1 tt-test"]),
 ], ids=["none", "one", "two"])
 def test_via_is_added_upstream(telltale, app, incoming, expected):
-    tt = telltale(upstream_config(app))
+    tt = telltale(upstream_config(app, name="tt-test"))
     r = tt.request("GET", "/echo", headers=[("Via", incoming)] if incoming else [])
     assert r.status == 200, r
     assert list_tokens(up_all(app.heads[-1], "via")) == expected
@@ -448,7 +460,7 @@ def test_request_id_kept_from_trusted_downstream(telltale, app):
 # -- headers toward the downstream -------------------------------------------------
 
 def test_response_hop_by_hop_removed_and_via_added(telltale, app):
-    tt = telltale(upstream_config(app))
+    tt = telltale(upstream_config(app, name="tt-test"))
     q = urllib.parse.urlencode([("h", "Connection:X-Up-Secret"), ("h", "X-Up-Secret:1"),
                                 ("h", "Keep-Alive:timeout=5"), ("h", "Proxy-Connection:keep-alive"),
                                 ("h", "Upgrade:foo/1"), ("h", "Via:1.1 backend"),
@@ -461,16 +473,17 @@ def test_response_hop_by_hop_removed_and_via_added(telltale, app):
         assert not leaked, "hop-by-hop response fields passed on: %s in %r" % (leaked, r)
         assert set(r.tokens("connection")) <= {"keep-alive", "close"}, r
         assert r.header("x-up-kept") == "yes"
-        assert list_tokens(r.header_all("via")) == ["1.1 backend", "1.1 telltale"], r
+        assert list_tokens(r.header_all("via")) == ["1.1 backend", "1.1 tt-test"], r
         # and the connection is still good
         assert c.request("GET", "/echo").status == 200
 
 
 def test_response_carries_via(telltale, app):
+    # Without `name:` the proxy is named after the machine (issue 3).
     tt = telltale(upstream_config(app))
     r = tt.request("GET", "/status/404")
     assert r.status == 404
-    assert list_tokens(r.header_all("via")) == ["1.1 telltale"], r
+    assert list_tokens(r.header_all("via")) == ["1.1 %s" % socket.gethostname()], r
 
 
 # -- access log destinations and proxy mode -------------------------------------------

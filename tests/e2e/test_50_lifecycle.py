@@ -99,4 +99,7 @@ def test_half_sent_head_times_out(telltale, app):
     assert elapsed >= 0.5, "closed after only %.2f s" % elapsed
     if got:
         assert got.startswith(b"HTTP/1.1 408 "), "expected a 408 or nothing, got %r" % got[:200]
+        line = tt.log_line()
+        assert line["status"] == 408 and line["fault"] == "request_timeout", line
+        assert line["fault_type"] == "http_request_error", line
     assert app.requests == 0
