@@ -139,10 +139,11 @@ Test(config, defaults_from_minimal_file)
 Test(config, print_format)
 {
 	cr_assert_eq(load(BASE "listn: 1\n"), 1);
-	cr_assert_str_eq(printed(), "t.yaml:5:1: error: unknown key 'listn' at the top level\n"
-	                            "  hint: did you mean 'listen'? valid keys: workers, "
-	                            "access_log, name, listen, upstreams, routes, timeouts, "
-	                            "limits, trusted_networks, error_detail_networks, error_page\n");
+	cr_assert_str_eq(printed(),
+	                 "t.yaml:5:1: error: unknown key 'listn' at the top level\n"
+	                 "  hint: did you mean 'listen'? valid keys: workers, "
+	                 "access_log, name, listen, upstreams, routes, timeouts, "
+	                 "limits, trusted_networks, error_detail_networks, error_page\n");
 }
 
 Test(config, refcount_frees_on_last_unref)
