@@ -36,12 +36,70 @@ struct tt_cfg_server {
 	uint32_t weight; /* >= 1, default 1 */
 };
 
+/* How a group spreads requests over its servers. */
+enum tt_cfg_balance {
+	TT_CFG_BALANCE_ROUND_ROBIN = 0, /* smooth weighted round robin (default) */
+	TT_CFG_BALANCE_LEAST_CONN,      /* fewest active requests, weighted */
+	TT_CFG_BALANCE_P2C              /* power of two choices on latency EWMA */
+};
+
+/* retry: when another attempt may run (see upstream/retry.h). */
+struct tt_cfg_retry {
+	uint32_t attempts;       /* tries per request in all, >= 1; default 2 */
+	uint32_t budget_percent; /* retries in flight as a share of active requests; default 20 */
+	uint32_t min_retries;    /* retries in flight always allowed; default 3 */
+	uint64_t backoff_ms;     /* base of the jittered backoff; default 25 ms */
+	uint64_t backoff_max_ms; /* cap; default 250 ms */
+	uint64_t body_bytes;     /* request bodies up to this are held for a replay; default 64 KiB */
+};
+
+/* health.passive: eject a server after failures seen on real traffic. */
+struct tt_cfg_passive_health {
+	uint32_t consecutive_failures; /* 0 = off; default 5 */
+	uint32_t failure_percent;      /* 0 = off; default 50 */
+	uint32_t min_requests;         /* in the window, before the ratio counts; default 20 */
+	uint64_t window_ms;            /* default 10 s */
+	uint64_t eject_ms;             /* first ejection; doubles on repeat; default 10 s */
+	uint64_t max_eject_ms;         /* default 300 s */
+	uint32_t max_ejected_percent;  /* never eject more of the group; default 50 */
+	uint32_t panic_percent;        /* below this share healthy, use every server; default 50 */
+};
+
+/* health.active: an HTTP probe per server. */
+struct tt_cfg_active_health {
+	char *path;                    /* NULL = no active checks */
+	char *host;                    /* Host of the probe; NULL = the server's address */
+	uint64_t interval_ms;          /* default 5 s */
+	uint64_t timeout_ms;           /* default 2 s */
+	uint32_t expect_min, expect_max; /* healthy statuses; default 200..399 */
+	uint32_t healthy_threshold;    /* successes to come back; default 2 */
+	uint32_t unhealthy_threshold;  /* failures to go down; default 3 */
+};
+
+/* breaker: per server, closed -> open -> half-open. */
+struct tt_cfg_breaker {
+	uint32_t failure_percent;    /* 0 = off; default 50 */
+	uint32_t min_requests;       /* in the window; default 20 */
+	uint64_t window_ms;          /* default 10 s */
+	uint64_t open_ms;            /* before trying again (half-open); default 5 s */
+	uint32_t half_open_requests; /* trial requests let through; default 3 */
+};
+
 struct tt_cfg_upstream {
 	char *name;
 	struct tt_cfg_server *servers;
 	size_t nservers;
 	uint32_t keepalive_max_idle;        /* idle connections kept per server per worker */
 	uint64_t keepalive_idle_timeout_ms; /* idle connection dropped after this */
+	enum tt_cfg_balance balance;
+	struct tt_cfg_retry retry;
+	struct tt_cfg_passive_health passive;
+	struct tt_cfg_active_health active;
+	struct tt_cfg_breaker breaker;
+	uint64_t slow_start_ms;    /* a server coming back ramps up over this; 0 = off; default 10 s */
+	uint32_t max_connections;  /* per server, all workers together; 0 = no limit */
+	uint32_t max_pending;      /* requests waiting for a connection slot, per group; default 100 */
+	uint64_t queue_timeout_ms; /* longest wait in that queue; default 1 s */
 };
 
 struct tt_cfg_route {
@@ -49,6 +107,10 @@ struct tt_cfg_route {
 	char *path_prefix; /* "/" matches everything */
 	char *upstream_name;
 	struct tt_cfg_upstream *upstream; /* points into tt_config.upstreams */
+	uint64_t stale_if_error_ms; /* serve a stored copy this long past freshness when the
+	                             * upstream fails and the response set no stale-if-error;
+	                             * 0 = only what the response allows (RFC 5861) */
+	int always_online; /* serve the last good copy whenever the upstream fails */
 };
 
 struct tt_cfg_listener {
@@ -72,6 +134,14 @@ struct tt_cfg_limits {
 	uint32_t head_bytes;   /* request and response heads */
 	uint32_t header_count; /* fields per head */
 	uint64_t body_bytes;   /* request body; 0 = no limit */
+	uint32_t max_connections; /* downstream connections, all workers; 0 = no limit;
+	                           * default 10000 */
+};
+
+/* stale: the store of responses served when the upstream fails. */
+struct tt_cfg_stale {
+	uint64_t max_bytes;        /* per worker; 0 = off (default) */
+	uint64_t max_object_bytes; /* largest response kept; default 1 MiB */
 };
 
 struct tt_config {
@@ -91,6 +161,7 @@ struct tt_config {
 
 	struct tt_cfg_timeouts timeouts;
 	struct tt_cfg_limits limits;
+	struct tt_cfg_stale stale;
 
 	/* Downstreams whose X-Forwarded-*, Forwarded and X-Request-Id are kept;
 	 * default loopback only. */
@@ -170,11 +241,13 @@ void tt_cfg_unref(struct tt_config **c);
  * Each returns 0 on success, -1 on bad input.
  * Durations: "250ms", "5s", "2m", "1h", "0" (plain integers are rejected
  * except 0, to avoid unit mistakes). Sizes: "512", "16k", "16KiB", "1m",
- * "1MiB", "1g". Addresses: "host:port", "[v6]:port"; host names are
- * resolved with getaddrinfo at load time.
+ * "1MiB", "1g". Percentages: "20%" or "20", 0 to 100. Addresses:
+ * "host:port", "[v6]:port"; host names are resolved with getaddrinfo at
+ * load time.
  */
 int tt_cfg_parse_duration(const char *s, uint64_t *ms);
 int tt_cfg_parse_size(const char *s, uint64_t *bytes);
+int tt_cfg_parse_percent(const char *s, uint32_t *percent);
 int tt_cfg_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 int tt_cfg_parse_cidr(const char *s, struct tt_cfg_cidr *out);
 

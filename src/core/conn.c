@@ -40,6 +40,7 @@ static void close_conn(struct tt_conn *c, int reset)
 	if (c->ex)
 		tt_exchange_abort(c->ex);
 	tt_bufpool_put(&c->w->bufs, &c->in.data);
+	tt_conn_untime(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -49,7 +50,6 @@ static void close_conn(struct tt_conn *c, int reset)
 	c->prev = c->next = NULL;
 	if (!reset || uv_tcp_close_reset(&c->tcp, on_handle_closed) != 0)
 		uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
 void tt_conn_close(struct tt_conn *c)
@@ -62,9 +62,8 @@ void tt_conn_reset(struct tt_conn *c)
 	close_conn(c, 1);
 }
 
-static void on_timer(uv_timer_t *t)
+static void on_timeout(struct tt_conn *c)
 {
-	struct tt_conn *c = t->data;
 	switch (c->state) {
 	case TT_CONN_HEAD: tt_exchange_reject(c, TT_FAULT_REQUEST_HEAD_TIMEOUT, NULL); break;
 	case TT_CONN_EXCHANGE: tt_exchange_on_ds_timeout(c->ex); break;
@@ -72,17 +71,55 @@ static void on_timer(uv_timer_t *t)
 	}
 }
 
-static void arm(struct tt_conn *c, uint64_t ms)
+void tt_conn_untime(struct tt_conn *c)
 {
-	if (ms)
-		uv_timer_start(&c->timer, on_timer, ms, 0);
+	struct tt_worker *w = c->w;
+	if (c->tkind == TT_CT_NONE)
+		return;
+	if (c->tprev)
+		c->tprev->tnext = c->tnext;
 	else
-		uv_timer_stop(&c->timer);
+		w->tfirst[c->tkind] = c->tnext;
+	if (c->tnext)
+		c->tnext->tprev = c->tprev;
+	else
+		w->tlast[c->tkind] = c->tprev;
+	c->tprev = c->tnext = NULL;
+	c->tkind = TT_CT_NONE;
+}
+
+/* Put c at the tail of kind's list, due ms from now (0: no timeout). */
+static void arm(struct tt_conn *c, enum tt_conn_timeout kind, uint64_t ms)
+{
+	struct tt_worker *w = c->w;
+	tt_conn_untime(c);
+	if (!ms)
+		return;
+	c->tkind = (uint8_t)kind;
+	c->deadline_ms = uv_now(&w->loop) + ms;
+	c->tprev = w->tlast[kind];
+	c->tnext = NULL;
+	if (w->tlast[kind])
+		w->tlast[kind]->tnext = c;
+	else
+		w->tfirst[kind] = c;
+	w->tlast[kind] = c;
+}
+
+void tt_conn_expire(struct tt_worker *w, uint64_t now_ms)
+{
+	for (int k = TT_CT_NONE + 1; k < TT_CT__COUNT; k++) {
+		struct tt_conn *c;
+		while ((c = w->tfirst[k]) && c->deadline_ms <= now_ms) {
+			tt_conn_untime(c);
+			on_timeout(c);
+		}
+	}
 }
 
 void tt_conn_touch(struct tt_conn *c)
 {
-	arm(c, c->w->cfg->timeouts.downstream_idle_ms);
+	arm(c, TT_CT_BODY, c->w->cfg->timeouts.downstream_idle_ms);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -135,7 +172,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	c->reading = 1;
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, linger_read);
-	uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
+	arm(c, TT_CT_LINGER, LINGER_MS);
 }
 
 /* Close after the response: shut the write side, drain, then close. */
@@ -150,7 +187,7 @@ static void close_gracefully(struct tt_conn *c)
 		return;
 	}
 	c->lingering = 1;
-	uv_timer_stop(&c->timer);
+	tt_conn_untime(c);
 	if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
 		tt_conn_close(c);
 }
@@ -200,7 +237,7 @@ static void try_head(struct tt_conn *c)
 	c->head_len = (uint32_t)n;
 	c->in.off = (uint32_t)n;
 	c->state = TT_CONN_EXCHANGE;
-	uv_timer_stop(&c->timer);
+	tt_conn_untime(c);
 	tt_exchange_start(c, &req);
 }
 
@@ -229,7 +266,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	switch (c->state) {
 	case TT_CONN_IDLE:
 		c->state = TT_CONN_HEAD;
-		arm(c, c->w->cfg->timeouts.downstream_head_ms);
+		arm(c, TT_CT_HEAD, c->w->cfg->timeouts.downstream_head_ms);
 		/* fall through */
 	case TT_CONN_HEAD: dispatch(c); break;
 	case TT_CONN_EXCHANGE:
@@ -304,12 +341,12 @@ void tt_conn_exchange_done(struct tt_conn *c, int keep_alive)
 	if (c->in.len == 0) {
 		tt_bufpool_put(&w->bufs, &c->in.data);
 		c->state = TT_CONN_IDLE;
-		arm(c, w->cfg->timeouts.downstream_keepalive_ms);
+		arm(c, TT_CT_KEEPALIVE, w->cfg->timeouts.downstream_keepalive_ms);
 		tt_conn_resume(c);
 		return;
 	}
 	c->state = TT_CONN_HEAD;
-	arm(c, w->cfg->timeouts.downstream_head_ms);
+	arm(c, TT_CT_HEAD, w->cfg->timeouts.downstream_head_ms);
 	dispatch(c);
 }
 
@@ -331,9 +368,8 @@ void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
 	c->magic = TT_CONN_MAGIC;
 	c->w = w;
 	uv_tcp_init(&w->loop, &c->tcp);
-	uv_timer_init(&w->loop, &c->timer);
-	c->tcp.data = c->timer.data = c->sreq.data = c;
-	c->handles = 2;
+	c->tcp.data = c->sreq.data = c;
+	c->handles = 1;
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
@@ -353,6 +389,6 @@ void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
 		c->detail = tt_cfg_shows_detail(w->cfg, (struct sockaddr *)&ss) ? 1 : 0;
 	}
 	c->state = TT_CONN_IDLE;
-	arm(c, w->cfg->timeouts.downstream_head_ms);
+	arm(c, TT_CT_HEAD, w->cfg->timeouts.downstream_head_ms);
 	tt_conn_resume(c);
 }

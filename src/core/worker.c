@@ -66,6 +66,7 @@ void tt_worker_conn_gone(struct tt_worker *w)
 static void on_tick(uv_timer_t *t)
 {
 	struct tt_worker *w = t->data;
+	tt_conn_expire(w, uv_now(&w->loop));
 	tt_log_flush(&w->log);
 	for (size_t i = 0; i < w->nups; i++)
 		tt_upstream_rt_trim(&w->ups[i], uv_now(&w->loop));

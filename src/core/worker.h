@@ -30,6 +30,17 @@
 
 struct tt_conn;
 struct tt_exchange;
+
+/* Kinds of downstream timeouts; each has one FIFO list per worker, sorted
+ * by deadline because every entry of a kind has the same duration. */
+enum tt_conn_timeout {
+	TT_CT_NONE = 0,
+	TT_CT_HEAD,      /* timeouts.downstream_head */
+	TT_CT_KEEPALIVE, /* timeouts.downstream_keepalive */
+	TT_CT_BODY,      /* timeouts.downstream_idle */
+	TT_CT_LINGER,    /* lingering close */
+	TT_CT__COUNT
+};
 struct tt_pool;
 struct tt_upstream_rt;
 
@@ -52,6 +63,7 @@ struct tt_worker {
 	size_t nups;
 
 	struct tt_conn *conns; /* every downstream connection, for shutdown */
+	struct tt_conn *tfirst[TT_CT__COUNT], *tlast[TT_CT__COUNT]; /* timeout lists */
 	size_t nconns;
 	struct tt_exchange *free_exchanges; /* recycled, so a request allocates nothing */
 

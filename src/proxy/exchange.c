@@ -535,7 +535,7 @@ static int feed_request(struct tt_exchange *ex, uv_buf_t *iov, int *n)
 	if (ex->reqpump.done) {
 		ex->req_done = 1;
 		c->want_read = 0;
-		uv_timer_stop(&c->timer);
+		tt_conn_untime(c);
 	}
 	return 0;
 }

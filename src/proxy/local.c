@@ -114,7 +114,7 @@ void tt_ex_fail(struct tt_exchange *ex)
 		c->want_read = 0;
 	}
 	tt_conn_pause(c);
-	uv_timer_stop(&c->timer);
+	tt_conn_untime(c);
 	if (c->writing) {
 		ex->local_pending = 1;
 		return;
