@@ -15,6 +15,8 @@ static const struct {
     {"proxy", tt_cli_proxy, "serve without a file: --listen ADDR --to ADDR[,ADDR...]"},
     {"check", tt_cli_check, "validate a configuration file and explain every problem"},
     {"errors", tt_cli_errors, "explain the errors telltale produces (docs/errors.md)"},
+    {"explain", tt_cli_explain, "tell the stories of the errors in an access log"},
+    {"doctor", tt_cli_doctor, "walk DNS, TCP, TLS and HTTP to an upstream and say where it breaks"},
     {"version", tt_cli_version, "print the version"},
 };
 

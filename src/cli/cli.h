@@ -10,6 +10,8 @@ int tt_cli_proxy(int argc, char **argv);
 int tt_cli_check(int argc, char **argv);
 int tt_cli_version(int argc, char **argv);
 int tt_cli_errors(int argc, char **argv);
+int tt_cli_explain(int argc, char **argv);
+int tt_cli_doctor(int argc, char **argv);
 
 /* Shared by the subcommands: "-c FILE", "--config FILE", "--config=FILE".
  * Returns 1 and sets *file when argv[*i] is one (advancing *i past a

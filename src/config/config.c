@@ -57,6 +57,53 @@ struct tt_cfg_listener *tt_cfg_push_listener(struct tt_config *c)
 	return push((void **)&c->listeners, &c->nlisteners, sizeof(*c->listeners));
 }
 
+/* The shielding defaults of issue 4, the same for a file and for
+ * `telltale proxy`; docs/config.md lists them. The retry budget and the
+ * breaker follow Envoy's defaults (20%, 3 concurrent retries), the ejection
+ * limits its outlier detection's. */
+static void upstream_defaults(struct tt_cfg_upstream *u)
+{
+	u->balance = TT_CFG_BALANCE_ROUND_ROBIN;
+	u->slow_start_ms = 10000;
+	u->max_connections = 0;
+	u->max_pending = 100;
+	u->queue_timeout_ms = 1000;
+	u->retry = (struct tt_cfg_retry){
+	    .attempts = 2,
+	    .budget_percent = 20,
+	    .min_retries = 3,
+	    .backoff_ms = 25,
+	    .backoff_max_ms = 250,
+	    .body_bytes = 64 * 1024,
+	};
+	u->passive = (struct tt_cfg_passive_health){
+	    .consecutive_failures = 5,
+	    .failure_percent = 50,
+	    .min_requests = 20,
+	    .window_ms = 10000,
+	    .eject_ms = 10000,
+	    .max_eject_ms = 300000,
+	    .max_ejected_percent = 50,
+	    .panic_percent = 50,
+	};
+	/* No path: no active checks until the file asks for them. */
+	u->active = (struct tt_cfg_active_health){
+	    .interval_ms = 5000,
+	    .timeout_ms = 2000,
+	    .expect_min = 200,
+	    .expect_max = 399,
+	    .healthy_threshold = 2,
+	    .unhealthy_threshold = 3,
+	};
+	u->breaker = (struct tt_cfg_breaker){
+	    .failure_percent = 50,
+	    .min_requests = 20,
+	    .window_ms = 10000,
+	    .open_ms = 5000,
+	    .half_open_requests = 3,
+	};
+}
+
 struct tt_cfg_upstream *tt_cfg_push_upstream(struct tt_config *c)
 {
 	struct tt_cfg_upstream *u =
@@ -66,6 +113,7 @@ struct tt_cfg_upstream *tt_cfg_push_upstream(struct tt_config *c)
 	 * connection just as we reuse it makes the request fail (the keep-alive
 	 * race), so we drop idle connections first. */
 	u->keepalive_idle_timeout_ms = 4000;
+	upstream_defaults(u);
 	return u;
 }
 
@@ -128,8 +176,11 @@ struct tt_config *tt_cfg_new_default(void)
 	    .total_ms = 0,
 	    .grace_ms = 10000,
 	};
-	c->limits =
-	    (struct tt_cfg_limits){.head_bytes = 16384, .header_count = 100, .body_bytes = 0};
+	c->limits = (struct tt_cfg_limits){
+	    .head_bytes = 16384, .header_count = 100, .body_bytes = 0, .max_connections = 10000};
+	/* The stale store is off until given a size: it costs memory per
+	 * worker, which only the operator can budget. */
+	c->stale = (struct tt_cfg_stale){.max_bytes = 0, .max_object_bytes = 1024 * 1024};
 	tt_val_cidr("127.0.0.0/8", tt_cfg_push_trusted(c));
 	tt_val_cidr("::1/128", tt_cfg_push_trusted(c));
 	tt_val_cidr("127.0.0.0/8", tt_cfg_push_detail(c));
@@ -452,6 +503,8 @@ void tt_cfg_free(struct tt_config *c)
 			free(u->servers[j].address);
 		free(u->servers);
 		free(u->name);
+		free(u->active.path);
+		free(u->active.host);
 	}
 	for (size_t i = 0; i < c->nroutes; i++) {
 		free(c->routes[i].host);

@@ -50,7 +50,7 @@ struct tt_cfg_retry {
 	uint32_t min_retries;    /* retries in flight always allowed; default 3 */
 	uint64_t backoff_ms;     /* base of the jittered backoff; default 25 ms */
 	uint64_t backoff_max_ms; /* cap; default 250 ms */
-	uint64_t body_bytes;     /* request bodies up to this are held for a replay; default 64 KiB */
+	uint64_t body_bytes; /* request bodies up to this are held for a replay; default 64 KiB */
 };
 
 /* health.passive: eject a server after failures seen on real traffic. */
@@ -67,13 +67,13 @@ struct tt_cfg_passive_health {
 
 /* health.active: an HTTP probe per server. */
 struct tt_cfg_active_health {
-	char *path;                    /* NULL = no active checks */
-	char *host;                    /* Host of the probe; NULL = the server's address */
-	uint64_t interval_ms;          /* default 5 s */
-	uint64_t timeout_ms;           /* default 2 s */
+	char *path;                      /* NULL = no active checks */
+	char *host;                      /* Host of the probe; NULL = the server's address */
+	uint64_t interval_ms;            /* default 5 s */
+	uint64_t timeout_ms;             /* default 2 s */
 	uint32_t expect_min, expect_max; /* healthy statuses; default 200..399 */
-	uint32_t healthy_threshold;    /* successes to come back; default 2 */
-	uint32_t unhealthy_threshold;  /* failures to go down; default 3 */
+	uint32_t healthy_threshold;      /* successes to come back; default 2 */
+	uint32_t unhealthy_threshold;    /* failures to go down; default 3 */
 };
 
 /* breaker: per server, closed -> open -> half-open. */
@@ -96,9 +96,9 @@ struct tt_cfg_upstream {
 	struct tt_cfg_passive_health passive;
 	struct tt_cfg_active_health active;
 	struct tt_cfg_breaker breaker;
-	uint64_t slow_start_ms;    /* a server coming back ramps up over this; 0 = off; default 10 s */
-	uint32_t max_connections;  /* per server, all workers together; 0 = no limit */
-	uint32_t max_pending;      /* requests waiting for a connection slot, per group; default 100 */
+	uint64_t slow_start_ms; /* a server coming back ramps up over this; 0 = off; default 10 s */
+	uint32_t max_connections; /* per server, all workers together; 0 = no limit */
+	uint32_t max_pending; /* requests waiting for a connection slot, per group; default 100 */
 	uint64_t queue_timeout_ms; /* longest wait in that queue; default 1 s */
 };
 
@@ -107,10 +107,10 @@ struct tt_cfg_route {
 	char *path_prefix; /* "/" matches everything */
 	char *upstream_name;
 	struct tt_cfg_upstream *upstream; /* points into tt_config.upstreams */
-	uint64_t stale_if_error_ms; /* serve a stored copy this long past freshness when the
-	                             * upstream fails and the response set no stale-if-error;
-	                             * 0 = only what the response allows (RFC 5861) */
-	int always_online; /* serve the last good copy whenever the upstream fails */
+	uint64_t stale_if_error_ms;       /* serve a stored copy this long past freshness when the
+	                                   * upstream fails and the response set no stale-if-error;
+	                                   * 0 = only what the response allows (RFC 5861) */
+	int always_online;                /* serve the last good copy whenever the upstream fails */
 };
 
 struct tt_cfg_listener {
@@ -131,9 +131,9 @@ struct tt_cfg_timeouts {
 };
 
 struct tt_cfg_limits {
-	uint32_t head_bytes;   /* request and response heads */
-	uint32_t header_count; /* fields per head */
-	uint64_t body_bytes;   /* request body; 0 = no limit */
+	uint32_t head_bytes;      /* request and response heads */
+	uint32_t header_count;    /* fields per head */
+	uint64_t body_bytes;      /* request body; 0 = no limit */
 	uint32_t max_connections; /* downstream connections, all workers; 0 = no limit;
 	                           * default 10000 */
 };

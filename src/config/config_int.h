@@ -22,6 +22,9 @@
 #define TT_CFG_MAX_WEIGHT         1000
 #define TT_CFG_MAX_KEEPALIVE_IDLE 100000
 #define TT_CFG_MAX_TEMPLATE       (64 * 1024) /* error_page: fits a buffer block with room */
+/* Connection counts past this are a typo: ten million sockets outgrow any
+ * one machine's memory long before. */
+#define TT_CFG_MAX_CONNECTIONS 10000000
 
 struct tt_cfg_pos {
 	unsigned line, col; /* 0 when not from a file */
@@ -63,6 +66,9 @@ enum tt_cfg_vkind {
 	TT_CFG_V_LISTEN_ADDR,
 	TT_CFG_V_CIDR,
 	TT_CFG_V_INT,
+	TT_CFG_V_PERCENT,
+	TT_CFG_V_STATUS, /* one HTTP status or a range */
+	TT_CFG_V_BOOL,
 };
 
 /* Report a bad value with a message naming `what` and quoting `value`, and

@@ -211,6 +211,33 @@ static void cidr_problem(struct tt_cfg_diags *d, unsigned line, unsigned col, co
 	}
 }
 
+static void percent_problem(struct tt_cfg_diags *d, unsigned line, unsigned col, const char *what,
+                            const char *q, enum tt_val_err e)
+{
+	const char *forms = "write a whole percentage from 0% to 100%, such as 20%";
+	if (e == TT_VAL_RANGE)
+		tt_cfg_diag_add(d, line, col, forms, "%s: '%s' is more than 100%%", what, q);
+	else if (e == TT_VAL_LEADING_ZERO)
+		tt_cfg_diag_add(d, line, col, forms, "%s: '%s' has a leading zero", what, q);
+	else
+		tt_cfg_diag_add(d, line, col, forms, "%s: '%s' is not a percentage", what, q);
+}
+
+static void status_problem(struct tt_cfg_diags *d, unsigned line, unsigned col, const char *what,
+                           const char *q, enum tt_val_err e)
+{
+	const char *forms = "write a status such as 200, or a range such as 200-399";
+	if (e == TT_VAL_RANGE)
+		tt_cfg_diag_add(d, line, col, "HTTP statuses go from 100 to 599",
+		                "%s: '%s' is not an HTTP status from 100 to 599", what, q);
+	else if (e == TT_VAL_ORDER)
+		tt_cfg_diag_add(d, line, col, "write the lower status first, such as 200-399",
+		                "%s: the range '%s' ends before it starts", what, q);
+	else
+		tt_cfg_diag_add(d, line, col, forms, "%s: '%s' is not a status or a range", what,
+		                q);
+}
+
 void tt_cfg_value_problem(struct tt_cfg_diags *d, unsigned line, unsigned col, const char *what,
                           enum tt_cfg_vkind kind, const char *value, enum tt_val_err e,
                           const char *why)
@@ -240,6 +267,16 @@ void tt_cfg_value_problem(struct tt_cfg_diags *d, unsigned line, unsigned col, c
 		else
 			tt_cfg_diag_add(d, line, col, "write a decimal integer such as 100",
 			                "%s: '%s' is not a whole number", what, q);
+		break;
+	case TT_CFG_V_PERCENT: percent_problem(d, line, col, what, q, e); break;
+	case TT_CFG_V_STATUS: status_problem(d, line, col, what, q, e); break;
+	case TT_CFG_V_BOOL:
+		/* YAML 1.1 read yes/no/on/off as booleans, YAML 1.2 does not; one
+		 * spelling leaves no doubt which was meant. */
+		tt_cfg_diag_add(d, line, col,
+		                "write true or false (yes, no, on and off are not "
+		                "accepted)",
+		                "%s: '%s' is not true or false", what, q);
 		break;
 	}
 }

@@ -3,16 +3,16 @@
  * schema below, filling a struct tt_config that starts from the defaults.
  *
  * Each mapping level is one table of keys saying what type each value must
- * have and which handler reads it; walk_map does the checks every level
+ * have and which handler reads it (load_int.h; the upstream groups' tables
+ * are in load_upstream.c); tt_ld_walk_map does the checks every level
  * shares (duplicate keys, unknown keys with a suggestion, wrong types,
  * missing values), so a handler sees only a value of the right shape.
  * Walking never stops at a problem: everything wrong in the file is
  * reported in one pass. Invariant: every problem is reported exactly once,
  * at the position of the node it is about; BAD nodes are skipped silently.
  */
-#include "config/config_int.h"
+#include "config/load_int.h"
 #include "respond/error_body.h"
-#include "config/yaml_nodes.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -23,38 +23,11 @@
 
 /* A config file larger than this is not a config file. */
 #define FILE_MAX (4u << 20)
-#define WHAT_MAX 320
 
-struct ld {
-	struct tt_cfg_diags *d;
-	struct tt_config *c;
-	struct tt_cfg_vpos vp;
-	int trusted_seen;
-};
-
-struct key;
-typedef void (*key_fn)(struct ld *l, const struct key *key, const char *what,
-                       const struct tt_ynode *k, const struct tt_ynode *v, void *obj);
-
-struct key {
-	const char *name;
-	enum tt_yn_kind kind; /* what the value must be */
-	const char *expect;   /* "expected ..." in hints */
-	key_fn fn;
-	size_t off;        /* field in obj, for the generic handlers */
-	uint64_t min, max; /* range, for the generic handlers */
-	int width;         /* bytes of the field: 4 or 8 */
-};
-
-#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
-
-/* h_uint stores 'workers' (an unsigned) through a 4-byte field width. */
+/* tt_ld_uint stores 'workers' (an unsigned) through a 4-byte field width. */
 _Static_assert(sizeof(unsigned) == 4, "tt_config.workers is stored as 4 bytes");
 
-static void say(struct ld *l, const struct tt_ynode *n, const char *hint, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void say(struct ld *l, const struct tt_ynode *n, const char *hint, const char *fmt, ...)
+void tt_ld_say(struct tt_ld *l, const struct tt_ynode *n, const char *hint, const char *fmt, ...)
 {
 	char msg[sizeof(((struct tt_cfg_diag *)0)->message)];
 	va_list ap;
@@ -69,7 +42,7 @@ static const char *kind_expect(enum tt_yn_kind k)
 	return k == TT_YN_MAP ? "a mapping" : k == TT_YN_SEQ ? "a list" : "a single value";
 }
 
-static void store(void *obj, const struct key *key, uint64_t v)
+static void store(void *obj, const struct tt_ld_key *key, uint64_t v)
 {
 	char *p = (char *)obj + key->off;
 	if (key->width == 4) {
@@ -80,17 +53,17 @@ static void store(void *obj, const struct key *key, uint64_t v)
 	}
 }
 
-static void range_problem(struct ld *l, const struct key *key, const char *what,
+static void range_problem(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                           const struct tt_ynode *v)
 {
 	char q[280], hint[256];
 	tt_cfg_quote(q, sizeof(q), v->str);
 	snprintf(hint, sizeof(hint), "expected %s", key->expect);
-	say(l, v, hint, "%s: %s is out of range", what, q);
+	tt_ld_say(l, v, hint, "%s: %s is out of range", what, q);
 }
 
-static void h_uint(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
-                   const struct tt_ynode *v, void *obj)
+void tt_ld_uint(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
 	uint64_t n;
 	enum tt_val_err e = tt_val_uint(v->str, &n);
@@ -104,8 +77,8 @@ static void h_uint(struct ld *l, const struct key *key, const char *what, const 
 		store(obj, key, n);
 }
 
-static void h_duration(struct ld *l, const struct key *key, const char *what,
-                       const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+void tt_ld_duration(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                    const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
 	uint64_t ms;
 	enum tt_val_err e = tt_val_duration(v->str, &ms);
@@ -115,14 +88,14 @@ static void h_duration(struct ld *l, const struct key *key, const char *what,
 		                     NULL);
 	} else if (ms < key->min) {
 		snprintf(hint, sizeof(hint), "expected %s", key->expect);
-		say(l, v, hint, "%s: must be greater than 0", what);
+		tt_ld_say(l, v, hint, "%s: must be greater than 0", what);
 	} else {
 		store(obj, key, ms);
 	}
 }
 
-static void h_size(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
-                   const struct tt_ynode *v, void *obj)
+void tt_ld_size(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
 	uint64_t n;
 	enum tt_val_err e = tt_val_size(v->str, &n);
@@ -135,13 +108,97 @@ static void h_size(struct ld *l, const struct key *key, const char *what, const 
 }
 
 /* Stores the node itself, for handlers that need several keys at once. */
-static void h_node(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
-                   const struct tt_ynode *v, void *obj)
+void tt_ld_node(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
 	memcpy((char *)obj + key->off, &v, sizeof(v));
 }
 
-static void key_list(const struct key *keys, size_t n, char *out, size_t size)
+void tt_ld_percent(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                   const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	uint32_t n;
+	enum tt_val_err e = tt_val_percent(v->str, &n);
+	if (e == TT_VAL_OK && (n < key->min || n > key->max))
+		range_problem(l, key, what, v);
+	else if (e)
+		tt_cfg_value_problem(l->d, v->line, v->col, what, TT_CFG_V_PERCENT, v->str, e,
+		                     NULL);
+	else
+		store(obj, key, n);
+}
+
+_Static_assert(sizeof(int) == 4, "booleans are stored as 4-byte ints");
+
+void tt_ld_bool(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	int b;
+	if (tt_val_bool(v->str, &b))
+		tt_cfg_value_problem(l->d, v->line, v->col, what, TT_CFG_V_BOOL, v->str,
+		                     TT_VAL_SYNTAX, NULL);
+	else
+		memcpy((char *)obj + key->off, &b, sizeof(b));
+}
+
+const struct tt_ynode *tt_ld_value_of(const struct tt_ynode *map, const char *name)
+{
+	for (size_t i = 0; i + 1 < map->n; i += 2)
+		if (map->items[i]->kind == TT_YN_SCALAR && !strcmp(map->items[i]->str, name))
+			return map->items[i + 1];
+	return NULL;
+}
+
+/* A default, written the way the file would write it: 250ms, 5s, 64k, 1m. */
+static void show_default(char *out, size_t size, uint64_t v, int is_size)
+{
+	unsigned long long n = v;
+	if (is_size && n && n % (1024 * 1024) == 0)
+		snprintf(out, size, "%llum, the default", n / (1024 * 1024));
+	else if (is_size && n && n % 1024 == 0)
+		snprintf(out, size, "%lluk, the default", n / 1024);
+	else if (is_size || !n)
+		snprintf(out, size, "%llu, the default", n);
+	else if (n % 1000 == 0)
+		snprintf(out, size, "%llus, the default", n / 1000);
+	else
+		snprintf(out, size, "%llums, the default", n);
+}
+
+static int later(const struct tt_ynode *a, const struct tt_ynode *b)
+{
+	return a->line > b->line || (a->line == b->line && a->col > b->col);
+}
+
+void tt_ld_check_order(struct tt_ld *l, const struct tt_ynode *map, const char *where,
+                       const struct tt_ld_order *rule, const void *obj, size_t before)
+{
+	const struct tt_ynode *lo = tt_ld_value_of(map, rule->lo),
+	                      *hi = tt_ld_value_of(map, rule->hi);
+	uint64_t a, b;
+	char q[280], shown[300];
+	if (tt_cfg_nproblems(l->d) > before || (!lo && !hi))
+		return;
+	memcpy(&a, (const char *)obj + rule->lo_off, sizeof(a));
+	memcpy(&b, (const char *)obj + rule->hi_off, sizeof(b));
+	if ((rule->zero_off && b == 0) || (rule->strict ? a < b : a <= b))
+		return;
+	int hi_later = !lo || (hi && later(hi, lo));
+	const struct tt_ynode *at = hi_later ? hi : lo, *other = hi_later ? lo : hi;
+	if (other)
+		tt_cfg_quote(shown, sizeof(shown), other->str);
+	else
+		show_default(shown, sizeof(shown), hi_later ? a : b, rule->size);
+	tt_cfg_quote(q, sizeof(q), at->str);
+	if (hi_later)
+		tt_ld_say(l, at, rule->hint, "%s.%s: '%s' must be %s %s (%s)", where, rule->hi, q,
+		          rule->strict ? "more than" : "at least", rule->lo, shown);
+	else
+		tt_ld_say(l, at, rule->hint, "%s.%s: '%s' must be %s %s (%s)", where, rule->lo, q,
+		          rule->strict ? "less than" : "at most", rule->hi, shown);
+}
+
+static void key_list(const struct tt_ld_key *keys, size_t n, char *out, size_t size)
 {
 	size_t o = 0;
 	out[0] = '\0';
@@ -149,8 +206,8 @@ static void key_list(const struct key *keys, size_t n, char *out, size_t size)
 		o += (size_t)snprintf(out + o, size - o, "%s%s", i ? ", " : "", keys[i].name);
 }
 
-static void unknown_key(struct ld *l, const struct tt_ynode *k, const char *where,
-                        const struct key *keys, size_t nkeys)
+static void unknown_key(struct tt_ld *l, const struct tt_ynode *k, const char *where,
+                        const struct tt_ld_key *keys, size_t nkeys)
 {
 	const char *names[16];
 	char list[200], hint[256], q[280];
@@ -165,13 +222,13 @@ static void unknown_key(struct ld *l, const struct tt_ynode *k, const char *wher
 		snprintf(hint, sizeof(hint), "valid keys: %s", list);
 	tt_cfg_quote(q, sizeof(q), k->str);
 	if (where[0])
-		say(l, k, hint, "unknown key '%s' in '%s'", q, where);
+		tt_ld_say(l, k, hint, "unknown key '%s' in '%s'", q, where);
 	else
-		say(l, k, hint, "unknown key '%s' at the top level", q);
+		tt_ld_say(l, k, hint, "unknown key '%s' at the top level", q);
 }
 
 /* Reports the key at items[i] if an earlier key has the same text. */
-static int duplicate_key(struct ld *l, const struct tt_ynode *map, size_t i)
+static int duplicate_key(struct tt_ld *l, const struct tt_ynode *map, size_t i)
 {
 	const struct tt_ynode *k = map->items[i];
 	for (size_t j = 0; j < i; j += 2) {
@@ -180,25 +237,27 @@ static int duplicate_key(struct ld *l, const struct tt_ynode *map, size_t i)
 			continue;
 		char q[280];
 		tt_cfg_quote(q, sizeof(q), k->str);
-		say(l, k, "each key may appear once in a mapping; remove or merge one of them",
-		    "duplicate key '%s', first at line %u", q, o->line);
+		tt_ld_say(l, k,
+		          "each key may appear once in a mapping; remove or merge one of them",
+		          "duplicate key '%s', first at line %u", q, o->line);
 		return 1;
 	}
 	return 0;
 }
 
 /* Checks the shape of v against key; 1 when the handler may read it. */
-static int shape_ok(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *v)
+static int shape_ok(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                    const struct tt_ynode *v)
 {
 	char hint[256];
 	snprintf(hint, sizeof(hint), "expected %s", key->expect);
 	if (tt_yn_is_null(v)) {
-		say(l, v, hint, "'%s' has no value", what);
+		tt_ld_say(l, v, hint, "'%s' has no value", what);
 		return 0;
 	}
 	if (v->kind != key->kind) {
-		say(l, v, hint, "'%s' must be %s, found %s", what, kind_expect(key->kind),
-		    tt_yn_kind_name(v));
+		tt_ld_say(l, v, hint, "'%s' must be %s, found %s", what, kind_expect(key->kind),
+		          tt_yn_kind_name(v));
 		return 0;
 	}
 	return 1;
@@ -209,18 +268,19 @@ static int shape_ok(struct ld *l, const struct key *key, const char *what, const
  * then handed to its handler. keys == NULL means any key name is valid (a
  * mapping of user-chosen names) and `any` reads each.
  */
-static void walk_map(struct ld *l, const struct tt_ynode *map, const char *where,
-                     const struct key *keys, size_t nkeys, const struct key *any, void *obj)
+void tt_ld_walk_map(struct tt_ld *l, const struct tt_ynode *map, const char *where,
+                    const struct tt_ld_key *keys, size_t nkeys, const struct tt_ld_key *any,
+                    void *obj)
 {
 	for (size_t i = 0; i + 1 < map->n; i += 2) {
 		const struct tt_ynode *k = map->items[i], *v = map->items[i + 1];
-		const struct key *key = any;
-		char what[WHAT_MAX], q[280];
+		const struct tt_ld_key *key = any;
+		char what[TT_LD_WHAT_MAX], q[280];
 		if (k->kind == TT_YN_BAD)
 			continue;
 		if (k->kind != TT_YN_SCALAR || tt_yn_is_null(k)) {
-			say(l, k, "write keys as plain names", "keys must be names, found %s",
-			    tt_yn_kind_name(k));
+			tt_ld_say(l, k, "write keys as plain names", "keys must be names, found %s",
+			          tt_yn_kind_name(k));
 			continue;
 		}
 		if (duplicate_key(l, map, i))
@@ -241,7 +301,7 @@ static void walk_map(struct ld *l, const struct tt_ynode *map, const char *where
 }
 
 /* 1 when the mapping has the key (whatever its value). */
-static int has_key(const struct tt_ynode *map, const char *name)
+int tt_ld_has_key(const struct tt_ynode *map, const char *name)
 {
 	for (size_t i = 0; i + 1 < map->n; i += 2)
 		if (map->items[i]->kind == TT_YN_SCALAR && !strcmp(map->items[i]->str, name))
@@ -250,38 +310,39 @@ static int has_key(const struct tt_ynode *map, const char *name)
 }
 
 /* A list item must be a scalar; reports and returns 0 otherwise. */
-static int item_scalar(struct ld *l, const char *what, const struct tt_ynode *it,
+static int item_scalar(struct tt_ld *l, const char *what, const struct tt_ynode *it,
                        const char *expect)
 {
 	if (it->kind == TT_YN_BAD)
 		return 0;
 	if (it->kind == TT_YN_SCALAR && !tt_yn_is_null(it))
 		return 1;
-	say(l, it, expect, "%s must be a single value, found %s", what, tt_yn_kind_name(it));
+	tt_ld_say(l, it, expect, "%s must be a single value, found %s", what, tt_yn_kind_name(it));
 	return 0;
 }
 
-static void h_workers(struct ld *l, const struct key *key, const char *what,
+static void h_workers(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                       const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
 	if (!strcmp(v->str, "auto"))
 		l->c->workers = tt_cfg_auto_workers();
 	else
-		h_uint(l, key, what, k, v, l->c);
+		tt_ld_uint(l, key, what, k, v, l->c);
 }
 
-static void h_access_log(struct ld *l, const struct key *key, const char *what,
+static void h_access_log(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                          const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
 	struct tt_config *c = l->c;
 	const char *s = v->str;
 	if (!strcmp(s, "stderr")) {
-		say(l, v, "write stdout, off, or a file path such as /dev/stderr",
-		    "access_log: 'stderr' is not a choice");
+		tt_ld_say(l, v, "write stdout, off, or a file path such as /dev/stderr",
+		          "access_log: 'stderr' is not a choice");
 		return;
 	}
 	if (!s[0]) {
-		say(l, v, "expected stdout, off, or a file path", "access_log: the path is empty");
+		tt_ld_say(l, v, "expected stdout, off, or a file path",
+		          "access_log: the path is empty");
 		return;
 	}
 	free(c->access_log);
@@ -291,22 +352,22 @@ static void h_access_log(struct ld *l, const struct key *key, const char *what,
 		c->access_log = tt_cfg_strdup(!strcmp(s, "stdout") ? "-" : s);
 }
 
-static void h_name(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
-                   const struct tt_ynode *v, void *obj)
+static void h_name(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                   const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
 	const char *bad = tt_cfg_bad_proxy_name(v->str);
 	char q[280];
 	if (bad) {
 		tt_cfg_quote(q, sizeof(q), v->str);
-		say(l, v, "the name goes into the Via header, which allows a single token",
-		    "name: '%s' %s", q, bad);
+		tt_ld_say(l, v, "the name goes into the Via header, which allows a single token",
+		          "name: '%s' %s", q, bad);
 		return;
 	}
 	free(l->c->name);
 	l->c->name = tt_cfg_strdup(v->str);
 }
 
-static void listen_one(struct ld *l, const char *what, const struct tt_ynode *it,
+static void listen_one(struct tt_ld *l, const char *what, const struct tt_ynode *it,
                        const unsigned *lines)
 {
 	struct sockaddr_storage ss;
@@ -323,8 +384,8 @@ static void listen_one(struct ld *l, const char *what, const struct tt_ynode *it
 		if (c->listeners[j].addr_len != len || memcmp(&c->listeners[j].addr, &ss, len))
 			continue;
 		tt_cfg_quote(q, sizeof(q), it->str);
-		say(l, it, "give each address once", "%s: '%s' is the same address as line %u",
-		    what, q, lines[j]);
+		tt_ld_say(l, it, "give each address once",
+		          "%s: '%s' is the same address as line %u", what, q, lines[j]);
 		return;
 	}
 	struct tt_cfg_listener *ls = tt_cfg_push_listener(c);
@@ -333,12 +394,12 @@ static void listen_one(struct ld *l, const char *what, const struct tt_ynode *it
 	ls->addr_len = len;
 }
 
-static void h_listen(struct ld *l, const struct key *key, const char *what,
+static void h_listen(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                      const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
 	if (v->n == 0) {
-		say(l, v, "list at least one address, e.g. listen: [\"127.0.0.1:8080\"]",
-		    "'listen' is empty");
+		tt_ld_say(l, v, "list at least one address, e.g. listen: [\"127.0.0.1:8080\"]",
+		          "'listen' is empty");
 		return;
 	}
 	/* Lines of the listeners kept so far, to point a duplicate at its first. */
@@ -347,7 +408,7 @@ static void h_listen(struct ld *l, const struct key *key, const char *what,
 		abort();
 	for (size_t i = 0; i < v->n; i++) {
 		const struct tt_ynode *it = v->items[i];
-		char iw[WHAT_MAX];
+		char iw[TT_LD_WHAT_MAX];
 		snprintf(iw, sizeof(iw), "listen %zu", i + 1);
 		if (!item_scalar(l, iw, it, "write each address as host:port, e.g. 127.0.0.1:8080"))
 			continue;
@@ -360,14 +421,14 @@ static void h_listen(struct ld *l, const struct key *key, const char *what,
 }
 
 /* An explicit list replaces the loopback default; [] matches no one. */
-static void load_cidrs(struct ld *l, const struct tt_ynode *v, const char *list_name,
+static void load_cidrs(struct tt_ld *l, const struct tt_ynode *v, const char *list_name,
                        struct tt_cfg_cidr *(*push_one)(struct tt_config *), size_t *n)
 {
 	*n = 0;
 	for (size_t i = 0; i < v->n; i++) {
 		const struct tt_ynode *it = v->items[i];
 		struct tt_cfg_cidr cidr;
-		char iw[WHAT_MAX];
+		char iw[TT_LD_WHAT_MAX];
 		snprintf(iw, sizeof(iw), "%s %zu", list_name, i + 1);
 		if (!item_scalar(l, iw, it, "write each network as 10.0.0.0/8 or ::1/128"))
 			continue;
@@ -380,13 +441,13 @@ static void load_cidrs(struct ld *l, const struct tt_ynode *v, const char *list_
 	}
 }
 
-static void h_cidrs(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
-                    const struct tt_ynode *v, void *obj)
+static void h_cidrs(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                    const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
 	load_cidrs(l, v, "trusted_networks", tt_cfg_push_trusted, &l->c->ntrusted);
 }
 
-static void h_detail_cidrs(struct ld *l, const struct key *key, const char *what,
+static void h_detail_cidrs(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                            const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
 	load_cidrs(l, v, "error_detail_networks", tt_cfg_push_detail, &l->c->ndetail);
@@ -403,7 +464,7 @@ static int printable(const char *s)
 
 /* A relative path is taken from the config file's folder, as with nginx's
  * include: the file and its templates move together. */
-static char *read_relative(struct ld *l, const char *path, size_t *len, char *why, size_t whycap)
+static char *read_relative(struct tt_ld *l, const char *path, size_t *len, char *why, size_t whycap)
 {
 	const char *file = l->d->file, *slash = file ? strrchr(file, '/') : NULL;
 	char full[4096];
@@ -416,7 +477,7 @@ static char *read_relative(struct ld *l, const char *path, size_t *len, char *wh
 /* error_page: read the operator's template now, so that a missing file or
  * an unknown placeholder stops the start (and `telltale check`) with the
  * template's own line and column. */
-static void h_error_page(struct ld *l, const struct key *key, const char *what,
+static void h_error_page(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                          const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
 	struct tt_config *c = l->c;
@@ -429,15 +490,16 @@ static void h_error_page(struct ld *l, const struct key *key, const char *what,
 	free(html);
 	html = read_relative(l, v->str, &len, msg, sizeof(msg));
 	if (!html) {
-		say(l, v, "give the path of an HTML file with {{placeholders}}, see docs/config.md",
-		    "error_page: cannot use '%s': %s", printable(v->str) ? v->str : q, msg);
+		tt_ld_say(l, v,
+		          "give the path of an HTML file with {{placeholders}}, see docs/config.md",
+		          "error_page: cannot use '%s': %s", printable(v->str) ? v->str : q, msg);
 		return;
 	}
 	if (tt_error_template_check(html, len, &tl, &tc, msg, sizeof(msg)) != 0) {
 		/* The template's own position, with its whole path when it is
 		 * printable, so an editor can jump there. */
-		say(l, v, "placeholders are listed in docs/config.md (error_page)",
-		    "error_page: %s:%u:%u: %s", printable(v->str) ? v->str : q, tl, tc, msg);
+		tt_ld_say(l, v, "placeholders are listed in docs/config.md (error_page)",
+		          "error_page: %s:%u:%u: %s", printable(v->str) ? v->str : q, tl, tc, msg);
 		free(html);
 		return;
 	}
@@ -448,11 +510,11 @@ static void h_error_page(struct ld *l, const struct key *key, const char *what,
 	c->error_page_len = len;
 }
 
-static const struct key timeout_keys[] = {
+static const struct tt_ld_key timeout_keys[] = {
 #define T(name, min, exp)                                                                          \
 	{                                                                                          \
-#name, TT_YN_SCALAR, exp, h_duration, offsetof(struct tt_cfg_timeouts, name##_ms), \
-		    min, TT_VAL_DURATION_MAX_MS, 8                                                 \
+#name, TT_YN_SCALAR, exp, tt_ld_duration,                                          \
+		    offsetof(struct tt_cfg_timeouts, name##_ms), min, TT_VAL_DURATION_MAX_MS, 8    \
 	}
     T(downstream_head, 1, "a duration greater than 0, such as 10s"),
     T(downstream_keepalive, 1, "a duration greater than 0, such as 75s"),
@@ -465,41 +527,69 @@ static const struct key timeout_keys[] = {
 #undef T
 };
 
-static const struct key limit_keys[] = {
-    {"head_bytes", TT_YN_SCALAR, "a size from 1k to 1m, such as 16k", h_size,
+static const struct tt_ld_key limit_keys[] = {
+    {"head_bytes", TT_YN_SCALAR, "a size from 1k to 1m, such as 16k", tt_ld_size,
      offsetof(struct tt_cfg_limits, head_bytes), 1024, 1024 * 1024, 4},
-    {"header_count", TT_YN_SCALAR, "an integer from 1 to 1000", h_uint,
+    {"header_count", TT_YN_SCALAR, "an integer from 1 to 1000", tt_ld_uint,
      offsetof(struct tt_cfg_limits, header_count), 1, 1000, 4},
-    {"body_bytes", TT_YN_SCALAR, "a size such as 10m, or 0 for no limit", h_size,
+    {"body_bytes", TT_YN_SCALAR, "a size such as 10m, or 0 for no limit", tt_ld_size,
      offsetof(struct tt_cfg_limits, body_bytes), 0, UINT64_MAX, 8},
+    {"max_connections", TT_YN_SCALAR, "an integer from 0 (no limit) to 10000000", tt_ld_uint,
+     offsetof(struct tt_cfg_limits, max_connections), 0, TT_CFG_MAX_CONNECTIONS, 4},
 };
 
-static void h_timeouts(struct ld *l, const struct key *key, const char *what,
+static const struct tt_ld_key stale_keys[] = {
+    {"max_bytes", TT_YN_SCALAR, "a size such as 64m, or 0 to keep no stale copies", tt_ld_size,
+     offsetof(struct tt_cfg_stale, max_bytes), 0, UINT64_MAX, 8},
+    {"max_object_bytes", TT_YN_SCALAR, "a size greater than 0, such as 1m", tt_ld_size,
+     offsetof(struct tt_cfg_stale, max_object_bytes), 1, UINT64_MAX, 8},
+};
+
+static const struct tt_ld_order stale_order = {
+    .lo = "max_object_bytes",
+    .hi = "max_bytes",
+    .lo_off = offsetof(struct tt_cfg_stale, max_object_bytes),
+    .hi_off = offsetof(struct tt_cfg_stale, max_bytes),
+    .zero_off = 1,
+    .size = 1,
+    .hint = "a response larger than the whole store could never be kept; raise max_bytes or lower "
+            "max_object_bytes",
+};
+
+static void h_timeouts(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                        const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
-	walk_map(l, v, "timeouts", timeout_keys, NKEYS(timeout_keys), NULL, &l->c->timeouts);
+	tt_ld_walk_map(l, v, "timeouts", timeout_keys, TT_LD_NKEYS(timeout_keys), NULL,
+	               &l->c->timeouts);
 }
 
-static void h_limits(struct ld *l, const struct key *key, const char *what,
+static void h_limits(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                      const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
-	walk_map(l, v, "limits", limit_keys, NKEYS(limit_keys), NULL, &l->c->limits);
+	tt_ld_walk_map(l, v, "limits", limit_keys, TT_LD_NKEYS(limit_keys), NULL, &l->c->limits);
 }
 
-/* The upstream and route walkers live below the top-level table. */
-static void h_upstreams(struct ld *l, const struct key *key, const char *what,
-                        const struct tt_ynode *k, const struct tt_ynode *v, void *obj);
-static void h_routes(struct ld *l, const struct key *key, const char *what,
+static void h_stale(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                    const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	size_t before = tt_cfg_nproblems(l->d);
+	tt_ld_walk_map(l, v, "stale", stale_keys, TT_LD_NKEYS(stale_keys), NULL, &l->c->stale);
+	tt_ld_check_order(l, v, "stale", &stale_order, &l->c->stale, before);
+}
+
+/* The route walker lives below the top-level table, the upstream one in
+ * load_upstream.c. */
+static void h_routes(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                      const struct tt_ynode *k, const struct tt_ynode *v, void *obj);
 
-static const struct key top_keys[] = {
+static const struct tt_ld_key top_keys[] = {
     {"workers", TT_YN_SCALAR, "auto, or an integer from 1 to 256", h_workers,
      offsetof(struct tt_config, workers), 1, TT_CFG_MAX_WORKERS, 4},
     {"access_log", TT_YN_SCALAR, "stdout, off, or a file path", h_access_log, 0, 0, 0, 0},
     {"name", TT_YN_SCALAR, "a name for Via and Proxy-Status, such as edge-1", h_name, 0, 0, 0, 0},
     {"listen", TT_YN_SEQ, "a list of addresses, e.g. [\"127.0.0.1:8080\"]", h_listen, 0, 0, 0, 0},
     {"upstreams", TT_YN_MAP, "a mapping of names to groups, e.g. {app: {servers: [...]}}",
-     h_upstreams, 0, 0, 0, 0},
+     tt_ld_upstreams, 0, 0, 0, 0},
     {"routes", TT_YN_SEQ, "a list of routes, e.g. [{path: /, upstream: app}]", h_routes, 0, 0, 0,
      0},
     {"timeouts", TT_YN_MAP, "a mapping of timeouts, e.g. {upstream_head: 60s}", h_timeouts, 0, 0, 0,
@@ -510,180 +600,69 @@ static const struct key top_keys[] = {
     {"error_detail_networks", TT_YN_SEQ, "a list of networks, e.g. [127.0.0.0/8, \"::1/128\"]",
      h_detail_cidrs, 0, 0, 0, 0},
     {"error_page", TT_YN_SCALAR, "the path of an HTML template", h_error_page, 0, 0, 0, 0},
+    {"stale", TT_YN_MAP, "a mapping, e.g. {max_bytes: 64m, max_object_bytes: 1m}", h_stale, 0, 0, 0,
+     0},
 };
-
-/* Upstream groups. */
-
-struct server_tmp {
-	const struct tt_ynode *address;
-	uint32_t weight;
-};
-
-static const struct key server_keys[] = {
-    {"address", TT_YN_SCALAR, "host:port, e.g. 127.0.0.1:8000", h_node,
-     offsetof(struct server_tmp, address), 0, 0, 0},
-    {"weight", TT_YN_SCALAR, "an integer from 1 to 1000", h_uint,
-     offsetof(struct server_tmp, weight), 1, TT_CFG_MAX_WEIGHT, 4},
-};
-
-static const struct key keepalive_keys[] = {
-    {"max_idle", TT_YN_SCALAR, "an integer from 0 to 100000", h_uint,
-     offsetof(struct tt_cfg_upstream, keepalive_max_idle), 0, TT_CFG_MAX_KEEPALIVE_IDLE, 4},
-    {"idle_timeout", TT_YN_SCALAR,
-     "a duration greater than 0, such as 4s (to keep no idle connections, set max_idle: 0)",
-     h_duration, offsetof(struct tt_cfg_upstream, keepalive_idle_timeout_ms), 1,
-     TT_VAL_DURATION_MAX_MS, 8},
-};
-
-static void add_server(struct ld *l, struct tt_cfg_upstream *u, const char *what,
-                       const struct tt_ynode *addr, uint32_t weight)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = 0;
-	char why[128];
-	enum tt_val_err e = tt_val_addr(addr->str, 0, &ss, &len, why, sizeof(why));
-	if (e) {
-		tt_cfg_value_problem(l->d, addr->line, addr->col, what, TT_CFG_V_ADDR, addr->str, e,
-		                     why);
-		return;
-	}
-	struct tt_cfg_server *s = tt_cfg_push_server(u);
-	s->address = tt_cfg_strdup(addr->str);
-	s->addr = ss;
-	s->addr_len = len;
-	s->weight = weight;
-}
-
-static void h_servers(struct ld *l, const struct key *key, const char *what,
-                      const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
-{
-	struct tt_cfg_upstream *u = obj;
-	if (v->n == 0) {
-		say(l, v, "list at least one server, e.g. servers: [\"127.0.0.1:8000\"]",
-		    "'%s' is empty", what);
-		return;
-	}
-	for (size_t i = 0; i < v->n; i++) {
-		const struct tt_ynode *it = v->items[i];
-		char iw[WHAT_MAX];
-		snprintf(iw, sizeof(iw), "%s %zu", what, i + 1);
-		if (it->kind == TT_YN_BAD)
-			continue;
-		if (it->kind == TT_YN_SCALAR && !tt_yn_is_null(it)) {
-			add_server(l, u, iw, it, 1);
-		} else if (it->kind == TT_YN_MAP) {
-			struct server_tmp t = {NULL, 1};
-			walk_map(l, it, iw, server_keys, NKEYS(server_keys), NULL, &t);
-			if (t.address)
-				add_server(l, u, iw, t.address, t.weight);
-			else if (!has_key(it, "address"))
-				say(l, it, "write {address: \"127.0.0.1:8000\", weight: 2}",
-				    "%s has no 'address'", iw);
-		} else {
-			say(l, it, "write host:port, or {address: host:port, weight: N}",
-			    "%s must be an address or a mapping, found %s", iw,
-			    tt_yn_kind_name(it));
-		}
-	}
-}
-
-static void h_keepalive(struct ld *l, const struct key *key, const char *what,
-                        const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
-{
-	walk_map(l, v, what, keepalive_keys, NKEYS(keepalive_keys), NULL, obj);
-}
-
-static const struct key group_keys[] = {
-    {"servers", TT_YN_SEQ, "a list of servers, e.g. [\"127.0.0.1:8000\"]", h_servers, 0, 0, 0, 0},
-    {"keepalive", TT_YN_MAP, "a mapping, e.g. {max_idle: 32, idle_timeout: 4s}", h_keepalive, 0, 0,
-     0, 0},
-};
-
-static void h_group(struct ld *l, const struct key *key, const char *what, const struct tt_ynode *k,
-                    const struct tt_ynode *v, void *obj)
-{
-	const char *bad = tt_cfg_bad_upstream_name(k->str);
-	char q[280];
-	tt_cfg_quote(q, sizeof(q), k->str);
-	if (bad)
-		say(l, k, "use letters, digits, '.', '-' and '_'", "upstream name '%s' %s", q, bad);
-	/* Kept even when broken, so routes naming it do not add a second,
-	 * misleading "not defined" problem. */
-	struct tt_cfg_upstream *u = tt_cfg_push_upstream(l->c);
-	u->name = tt_cfg_strdup(k->str);
-	walk_map(l, v, what, group_keys, NKEYS(group_keys), NULL, u);
-	if (!has_key(v, "servers"))
-		say(l, k, "add servers: [\"127.0.0.1:8000\"]", "upstream '%s' has no 'servers'", q);
-}
-
-static void h_upstreams(struct ld *l, const struct key *key, const char *what,
-                        const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
-{
-	static const struct key group = {
-	    "",      TT_YN_MAP, "a mapping with 'servers', e.g. {servers: [\"127.0.0.1:8000\"]}",
-	    h_group, 0,         0,
-	    0,       0};
-	l->vp.upstreams = (struct tt_cfg_pos){k->line, k->col};
-	if (v->n == 0) {
-		say(l, v, "name at least one group, e.g. upstreams: {app: {servers: [...]}}",
-		    "'upstreams' is empty");
-		return;
-	}
-	walk_map(l, v, "upstreams", NULL, 0, &group, NULL);
-}
 
 /* Routes. */
 
 struct route_tmp {
 	const struct tt_ynode *host, *path, *upstream;
+	uint64_t stale_if_error_ms;
+	int always_online;
 };
 
-static const struct key route_keys[] = {
-    {"host", TT_YN_SCALAR, "a host name such as example.com", h_node,
+static const struct tt_ld_key route_keys[] = {
+    {"host", TT_YN_SCALAR, "a host name such as example.com", tt_ld_node,
      offsetof(struct route_tmp, host), 0, 0, 0},
-    {"path", TT_YN_SCALAR, "a path prefix such as /api", h_node, offsetof(struct route_tmp, path),
-     0, 0, 0},
-    {"upstream", TT_YN_SCALAR, "the name of an upstream", h_node,
+    {"path", TT_YN_SCALAR, "a path prefix such as /api", tt_ld_node,
+     offsetof(struct route_tmp, path), 0, 0, 0},
+    {"upstream", TT_YN_SCALAR, "the name of an upstream", tt_ld_node,
      offsetof(struct route_tmp, upstream), 0, 0, 0},
+    {"stale_if_error", TT_YN_SCALAR,
+     "a duration such as 60s, or 0 for only what responses allow (RFC 5861)", tt_ld_duration,
+     offsetof(struct route_tmp, stale_if_error_ms), 0, TT_VAL_DURATION_MAX_MS, 8},
+    {"always_online", TT_YN_SCALAR, "true or false", tt_ld_bool,
+     offsetof(struct route_tmp, always_online), 0, 1, 4},
 };
 
 /* Checks a route's host and path; 1 when both are usable. */
-static int route_fields_ok(struct ld *l, size_t nr, const struct route_tmp *t)
+static int route_fields_ok(struct tt_ld *l, size_t nr, const struct route_tmp *t)
 {
 	const char *bad;
 	char q[280];
 	int ok = 1;
 	if (t->host && (bad = tt_cfg_bad_route_host(t->host->str))) {
 		tt_cfg_quote(q, sizeof(q), t->host->str);
-		say(l, t->host, "write a host name such as example.com", "route %zu: host '%s' %s",
-		    nr, q, bad);
+		tt_ld_say(l, t->host, "write a host name such as example.com",
+		          "route %zu: host '%s' %s", nr, q, bad);
 		ok = 0;
 	}
 	if (t->path && (bad = tt_cfg_bad_route_path(t->path->str))) {
 		tt_cfg_quote(q, sizeof(q), t->path->str);
-		say(l, t->path, "write a path prefix such as /api", "route %zu: path '%s' %s", nr,
-		    q, bad);
+		tt_ld_say(l, t->path, "write a path prefix such as /api", "route %zu: path '%s' %s",
+		          nr, q, bad);
 		ok = 0;
 	}
 	return ok;
 }
 
-static void route_one(struct ld *l, const struct tt_ynode *it)
+static void route_one(struct tt_ld *l, const struct tt_ynode *it)
 {
 	struct tt_config *c = l->c;
-	struct route_tmp t = {NULL, NULL, NULL};
+	struct route_tmp t = {NULL, NULL, NULL, 0, 0};
 	size_t nr = c->nroutes + 1;
-	char iw[WHAT_MAX];
+	char iw[TT_LD_WHAT_MAX];
 	int ok = it->kind == TT_YN_MAP;
 	snprintf(iw, sizeof(iw), "route %zu", nr);
 	if (ok) {
-		walk_map(l, it, iw, route_keys, NKEYS(route_keys), NULL, &t);
+		tt_ld_walk_map(l, it, iw, route_keys, TT_LD_NKEYS(route_keys), NULL, &t);
 		ok = route_fields_ok(l, nr, &t) && t.upstream;
-		if (!t.upstream && !has_key(it, "upstream"))
-			say(l, it, "add upstream: NAME", "route %zu has no 'upstream'", nr);
+		if (!t.upstream && !tt_ld_has_key(it, "upstream"))
+			tt_ld_say(l, it, "add upstream: NAME", "route %zu has no 'upstream'", nr);
 	} else if (it->kind != TT_YN_BAD) {
-		say(l, it, "write a route as {path: /api, upstream: app}",
-		    "route %zu must be a mapping, found %s", nr, tt_yn_kind_name(it));
+		tt_ld_say(l, it, "write a route as {path: /api, upstream: app}",
+		          "route %zu must be a mapping, found %s", nr, tt_yn_kind_name(it));
 	}
 	/* A broken route is still kept, with no upstream name, so later routes
 	 * keep their numbers; tt_cfg_validate skips it. */
@@ -691,6 +670,8 @@ static void route_one(struct ld *l, const struct tt_ynode *it)
 	r->host = ok && t.host ? tt_cfg_strdup(t.host->str) : NULL;
 	r->path_prefix = tt_cfg_strdup(ok && t.path ? t.path->str : "/");
 	r->upstream_name = tt_cfg_strdup(ok ? t.upstream->str : "");
+	r->stale_if_error_ms = t.stale_if_error_ms;
+	r->always_online = t.always_online;
 	struct tt_cfg_vpos *vp = &l->vp;
 	vp->route_start = realloc(vp->route_start, c->nroutes * sizeof(*vp->route_start));
 	vp->route_upstream = realloc(vp->route_upstream, c->nroutes * sizeof(*vp->route_upstream));
@@ -703,7 +684,7 @@ static void route_one(struct ld *l, const struct tt_ynode *it)
 	vp->nroutes = c->nroutes;
 }
 
-static void h_routes(struct ld *l, const struct key *key, const char *what,
+static void h_routes(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                      const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
 	for (size_t i = 0; i < v->n; i++)
@@ -721,7 +702,7 @@ static struct tt_config *load_tree(const char *name, const struct tt_ynode *root
                                    struct tt_cfg_diags *d)
 {
 	size_t before = tt_cfg_nproblems(d);
-	struct ld l = {.d = d};
+	struct tt_ld l = {.d = d};
 	if (root->kind == TT_YN_BAD)
 		return NULL;
 	if (root->kind != TT_YN_MAP) {
@@ -737,9 +718,9 @@ static struct tt_config *load_tree(const char *name, const struct tt_ynode *root
 	l.vp.top = (struct tt_cfg_pos){root->line, root->col};
 	/* A present but broken 'listen' or 'upstreams' has been reported
 	 * already; "missing" would say the same thing twice, and wrongly. */
-	l.vp.listen_seen = has_key(root, "listen");
-	l.vp.upstreams_seen = has_key(root, "upstreams");
-	walk_map(&l, root, "", top_keys, NKEYS(top_keys), NULL, NULL);
+	l.vp.listen_seen = tt_ld_has_key(root, "listen");
+	l.vp.upstreams_seen = tt_ld_has_key(root, "upstreams");
+	tt_ld_walk_map(&l, root, "", top_keys, TT_LD_NKEYS(top_keys), NULL, NULL);
 	tt_cfg_validate(l.c, d, &l.vp);
 	free(l.vp.route_start);
 	free(l.vp.route_upstream);

@@ -1,6 +1,7 @@
 /*
- * Value parsers for the config: integers, durations, sizes, addresses and
- * networks. Strict on purpose: a config value that could mean two things
+ * Value parsers for the config: integers, durations, sizes, percentages,
+ * HTTP status ranges, booleans, addresses and networks. Strict on purpose: a config value that
+ * could mean two things
  * ("30" seconds or milliseconds? "010" octal?) is refused with a reason, so
  * the loader can say exactly what to write instead.
  *
@@ -146,6 +147,62 @@ enum tt_val_err tt_val_size(const char *s, uint64_t *bytes)
 		return TT_VAL_OK;
 	}
 	return TT_VAL_SYNTAX;
+}
+
+enum tt_val_err tt_val_percent(const char *s, uint32_t *out)
+{
+	const char *p = s;
+	uint64_t v;
+	enum tt_val_err e = digits(&p, &v);
+	if (e)
+		return e;
+	/* The sign is optional: "20" and "20%" are the same, since a bare
+	 * number here can only mean a percentage. */
+	if (*p == '%')
+		p++;
+	if (*p)
+		return TT_VAL_SYNTAX;
+	if (v > 100)
+		return TT_VAL_RANGE;
+	*out = (uint32_t)v;
+	return TT_VAL_OK;
+}
+
+enum tt_val_err tt_val_status_range(const char *s, uint32_t *min, uint32_t *max)
+{
+	const char *p = s;
+	uint64_t lo, hi;
+	enum tt_val_err e = digits(&p, &lo);
+	if (e)
+		return e;
+	hi = lo;
+	if (*p == '-') {
+		p++;
+		if ((e = digits(&p, &hi)))
+			return e;
+	}
+	/* The form first, so "2xx" reads as a typo rather than as status 2. */
+	if (*p)
+		return TT_VAL_SYNTAX;
+	/* RFC 9110 section 15: statuses are three digits, 1xx to 5xx. */
+	if (lo < 100 || lo > 599 || hi < 100 || hi > 599)
+		return TT_VAL_RANGE;
+	if (hi < lo)
+		return TT_VAL_ORDER;
+	*min = (uint32_t)lo;
+	*max = (uint32_t)hi;
+	return TT_VAL_OK;
+}
+
+enum tt_val_err tt_val_bool(const char *s, int *out)
+{
+	if (!strcmp(s, "true"))
+		*out = 1;
+	else if (!strcmp(s, "false"))
+		*out = 0;
+	else
+		return TT_VAL_SYNTAX;
+	return TT_VAL_OK;
 }
 
 static void set_port(struct sockaddr_storage *ss, uint16_t port)
@@ -390,6 +447,11 @@ int tt_cfg_parse_duration(const char *s, uint64_t *ms)
 int tt_cfg_parse_size(const char *s, uint64_t *bytes)
 {
 	return s && tt_val_size(s, bytes) == TT_VAL_OK ? 0 : -1;
+}
+
+int tt_cfg_parse_percent(const char *s, uint32_t *percent)
+{
+	return s && tt_val_percent(s, percent) == TT_VAL_OK ? 0 : -1;
 }
 
 int tt_cfg_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)

@@ -1,7 +1,8 @@
 /*
- * The value parsers behind tt_cfg_parse_duration, _size, _addr and _cidr,
- * returning *why* a value is bad so the loader can give a precise message
- * and hint, plus the edit distance used for "did you mean ...?".
+ * The value parsers behind tt_cfg_parse_duration, _size, _percent, _addr
+ * and _cidr, plus HTTP status ranges and booleans, returning *why* a value
+ * is bad so the loader can give a precise message and hint, plus the edit
+ * distance used for "did you mean ...?".
  *
  * Internal to src/config/. No allocation; nothing here prints. Only
  * tt_val_addr may block: it resolves host names (getaddrinfo, or the hook
@@ -24,6 +25,7 @@ enum tt_val_err {
 	TT_VAL_RESOLVE,      /* the host name does not resolve */
 	TT_VAL_PREFIX,       /* CIDR prefix longer than the address */
 	TT_VAL_HOST_BITS,    /* CIDR address has bits set past the prefix */
+	TT_VAL_ORDER,        /* a range whose end is below its start */
 };
 
 /* Durations above one day are almost surely a unit mistake ("5h" for "5s"). */
@@ -47,6 +49,18 @@ enum tt_val_err tt_val_size(const char *s, uint64_t *bytes);
  */
 enum tt_val_err tt_val_addr(const char *s, int empty_host_ok, struct sockaddr_storage *ss,
                             socklen_t *len, char *why, size_t whylen);
+
+/* "20%" or a bare "20": a whole percentage from 0 to 100. "20.5%", "020%"
+ * and "101%" are refused (SYNTAX, LEADING_ZERO, RANGE). */
+enum tt_val_err tt_val_percent(const char *s, uint32_t *out);
+
+/* "200" or "200-399": one HTTP status or an inclusive range of them, each
+ * from 100 to 599 (RANGE); "399-200" is ORDER. */
+enum tt_val_err tt_val_status_range(const char *s, uint32_t *min, uint32_t *max);
+
+/* "true" or "false", nothing else: YAML 1.1 read yes, no, on, off, y and n
+ * as booleans and YAML 1.2 does not, so telltale accepts neither. */
+enum tt_val_err tt_val_bool(const char *s, int *out);
 
 /* "10.0.0.0/8", "::1/128", or a bare address (/32 or /128). */
 enum tt_val_err tt_val_cidr(const char *s, struct tt_cfg_cidr *out);

@@ -24,6 +24,7 @@ static void on_handle_closed(uv_handle_t *h)
 	if (--c->handles)
 		return;
 	struct tt_worker *w = c->w;
+	atomic_fetch_sub(w->ds_total, 1);
 	c->magic = 0;
 	free(c);
 	tt_worker_conn_gone(w);
@@ -360,6 +361,7 @@ void tt_conn_shutdown(struct tt_conn *c)
 void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
 {
 	struct tt_conn *c = calloc(1, sizeof(*c));
+	uint32_t total, max;
 	struct sockaddr_storage ss;
 	int len = sizeof(ss), v6 = 0;
 
@@ -370,6 +372,7 @@ void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
 	uv_tcp_init(&w->loop, &c->tcp);
 	c->tcp.data = c->sreq.data = c;
 	c->handles = 1;
+	total = atomic_fetch_add(w->ds_total, 1) + 1;
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
@@ -389,6 +392,16 @@ void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
 		c->detail = tt_cfg_shows_detail(w->cfg, (struct sockaddr *)&ss) ? 1 : 0;
 	}
 	c->state = TT_CONN_IDLE;
+	max = w->cfg->limits.max_connections;
+	if (max && total > max) {
+		/* Past the global limit: a clear 503 with Retry-After now,
+		 * rather than a queue that grows until everything is slow. */
+		char details[96];
+		snprintf(details, sizeof(details), "%u downstream connections open, limit %u",
+		         total, max);
+		tt_exchange_reject(c, TT_FAULT_CONNECTION_LIMIT_REACHED, details);
+		return;
+	}
 	arm(c, TT_CT_HEAD, w->cfg->timeouts.downstream_head_ms);
 	tt_conn_resume(c);
 }

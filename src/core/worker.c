@@ -17,7 +17,10 @@
 #include "net/addr.h"
 #include "proxy/exchange.h"
 #include "respond/proxy_status.h"
+#include "upstream/balancer.h"
+#include "upstream/health.h"
 #include "upstream/pool.h"
+#include "upstream/probe.h"
 
 #define TICK_MS 100
 #define BACKLOG 511
@@ -30,6 +33,9 @@ struct server {
 	uv_loop_t loop; /* main thread: signals only */
 	uv_signal_t sigterm, sigint;
 	int stopped;
+	_Atomic uint32_t ds_total;       /* downstream connections, all workers */
+	struct tt_health_group **health; /* per upstream group, shared by the workers */
+	struct tt_prober **probers;      /* per group with active checks, on the main loop */
 };
 
 void tt_worker_random(struct tt_worker *w, uint64_t *hi, uint64_t *lo)
@@ -68,8 +74,10 @@ static void on_tick(uv_timer_t *t)
 	struct tt_worker *w = t->data;
 	tt_conn_expire(w, uv_now(&w->loop));
 	tt_log_flush(&w->log);
-	for (size_t i = 0; i < w->nups; i++)
+	for (size_t i = 0; i < w->nups; i++) {
 		tt_upstream_rt_trim(&w->ups[i], uv_now(&w->loop));
+		tt_upstream_rt_expire(&w->ups[i], uv_now(&w->loop));
+	}
 	if (w->stopping && uv_now(&w->loop) >= w->stop_deadline_ms) {
 		/* Past the grace period: cut what is left. */
 		struct tt_conn *c = w->conns;
@@ -139,6 +147,7 @@ static void worker_init(struct tt_worker *w, unsigned id, struct server *s)
 	uv_async_init(&w->loop, &w->stop, on_stop);
 	uv_timer_init(&w->loop, &w->tick);
 	w->stop.data = w->tick.data = w;
+	w->ds_total = &s->ds_total;
 	/* A block holds a whole head plus room to stream a body behind it. */
 	tt_bufpool_init(&w->bufs, (size_t)head + 16384, 1024);
 	w->limits.max_head_bytes = head;
@@ -155,8 +164,18 @@ static void worker_init(struct tt_worker *w, unsigned id, struct server *s)
 		abort();
 	for (size_t i = 0; i < w->nlisteners; i++)
 		w->listen_fds[i] = -1;
-	for (size_t i = 0; i < w->nups; i++)
+	size_t most = 1;
+	for (size_t i = 0; i < w->nups; i++) {
 		tt_upstream_rt_init(&w->ups[i], w, &cfg->upstreams[i]);
+		w->ups[i].health = s->health[i];
+		if (cfg->upstreams[i].nservers > most)
+			most = cfg->upstreams[i].nservers;
+	}
+	w->lb = calloc(most, sizeof(*w->lb));
+	w->lb_usable = calloc(most, sizeof(*w->lb_usable));
+	w->lb_factor = calloc(most, sizeof(*w->lb_factor));
+	if (!w->lb || !w->lb_usable || !w->lb_factor)
+		abort();
 	tt_log_buf_init(&w->log, &s->sink);
 	if (tt_ps_name(w->ps_name, sizeof(w->ps_name), cfg->name) < 0)
 		snprintf(w->ps_name, sizeof(w->ps_name), "telltale");
@@ -167,19 +186,30 @@ static void worker_init(struct tt_worker *w, unsigned id, struct server *s)
 	}
 }
 
+static void on_exchange_timer_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
 static void worker_fini(struct tt_worker *w)
 {
 	for (size_t i = 0; i < w->nups; i++)
 		tt_upstream_rt_fini(&w->ups[i]);
+	/* Recycled exchanges keep their retry timer handle: close it, and
+	 * free the exchange in its close callback. */
+	while (w->free_exchanges) {
+		struct tt_exchange *ex = w->free_exchanges;
+		w->free_exchanges = ex->next_free;
+		ex->retry_timer.data = ex;
+		uv_close((uv_handle_t *)&ex->retry_timer, on_exchange_timer_closed);
+	}
 	/* Run the close callbacks of whatever the loop still holds. */
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&w->loop) != 0)
 		fprintf(stderr, "telltale: worker %u: handles left open at exit\n", w->id);
-	while (w->free_exchanges) {
-		struct tt_exchange *ex = w->free_exchanges;
-		w->free_exchanges = ex->next_free;
-		free(ex);
-	}
+	free(w->lb);
+	free(w->lb_usable);
+	free(w->lb_factor);
 	tt_log_buf_fini(&w->log);
 	tt_bufpool_fini(&w->bufs);
 	free(w->fields);
@@ -234,6 +264,8 @@ static void on_signal(uv_signal_t *sig, int signum)
 	fprintf(stderr, "telltale: %s received, finishing in-flight requests (up to %llu ms)\n",
 	        signum == SIGINT ? "SIGINT" : "SIGTERM",
 	        (unsigned long long)s->cfg->timeouts.grace_ms);
+	for (size_t i = 0; i < s->cfg->nupstreams; i++)
+		tt_prober_stop(&s->probers[i]);
 	for (unsigned i = 0; i < s->n; i++)
 		uv_async_send(&s->workers[i].stop);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
@@ -256,6 +288,16 @@ static void announce(const struct server *s)
 	        cfg->nlisteners ? cfg->listeners[0].address : "");
 }
 
+static void server_free(struct server *s)
+{
+	for (size_t i = 0; i < s->cfg->nupstreams; i++)
+		tt_health_group_free(&s->health[i]);
+	free(s->health);
+	free(s->probers);
+	tt_log_sink_close(&s->sink);
+	free(s->workers);
+}
+
 int tt_server_run(struct tt_config *cfg)
 {
 	struct server s;
@@ -272,11 +314,20 @@ int tt_server_run(struct tt_config *cfg)
 		return 1;
 	}
 	s.workers = calloc(s.n, sizeof(*s.workers));
-	if (!s.workers)
+	s.health = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof(*s.health));
+	s.probers = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof(*s.probers));
+	if (!s.workers || !s.health || !s.probers)
 		abort();
+	for (size_t i = 0; i < cfg->nupstreams; i++)
+		s.health[i] = tt_health_group_new(&cfg->upstreams[i]);
 	for (unsigned i = 0; i < s.n; i++)
 		worker_init(&s.workers[i], i, &s);
 	uv_loop_init(&s.loop);
+	/* Active health checks run on the main thread's loop: it only
+	 * waits for signals otherwise. */
+	for (size_t i = 0; i < cfg->nupstreams; i++)
+		if (cfg->upstreams[i].active.path)
+			s.probers[i] = tt_prober_start(&s.loop, s.health[i], &cfg->upstreams[i]);
 	uv_signal_init(&s.loop, &s.sigterm);
 	uv_signal_init(&s.loop, &s.sigint);
 	s.sigterm.data = s.sigint.data = &s;
@@ -295,10 +346,11 @@ int tt_server_run(struct tt_config *cfg)
 		}
 		uv_close((uv_handle_t *)&s.sigterm, NULL);
 		uv_close((uv_handle_t *)&s.sigint, NULL);
+		for (size_t i = 0; i < cfg->nupstreams; i++)
+			tt_prober_stop(&s.probers[i]);
 		uv_run(&s.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&s.loop);
-		tt_log_sink_close(&s.sink);
-		free(s.workers);
+		server_free(&s);
 		return 1;
 	}
 	announce(&s);
@@ -310,8 +362,7 @@ int tt_server_run(struct tt_config *cfg)
 		worker_fini(&s.workers[i]);
 	}
 	uv_loop_close(&s.loop);
-	tt_log_sink_close(&s.sink);
-	free(s.workers);
+	server_free(&s);
 	fprintf(stderr, "telltale: stopped\n");
 	return 0;
 }

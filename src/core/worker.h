@@ -16,6 +16,7 @@
 #ifndef TT_CORE_WORKER_H
 #define TT_CORE_WORKER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -60,9 +61,14 @@ struct tt_worker {
 	struct tt_h1_field *fields; /* scratch for one parse: limits.header_count */
 	struct tt_h1_limits limits;
 	struct tt_upstream_rt *ups; /* one per config upstream group */
+	struct tt_lb_server *lb;    /* scratch for one pick: the largest group's size */
+	int *lb_usable;
+	double *lb_factor;
 	size_t nups;
 
 	struct tt_conn *conns; /* every downstream connection, for shutdown */
+	_Atomic uint32_t
+	    *ds_total; /* downstream connections of all workers (limits.max_connections) */
 	struct tt_conn *tfirst[TT_CT__COUNT], *tlast[TT_CT__COUNT]; /* timeout lists */
 	size_t nconns;
 	struct tt_exchange *free_exchanges; /* recycled, so a request allocates nothing */

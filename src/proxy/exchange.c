@@ -11,6 +11,11 @@
  */
 #include "proxy/exchange_int.h"
 
+#include "fault/classify.h"
+#include "upstream/balancer.h"
+#include "upstream/health.h"
+#include "upstream/retry.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +33,13 @@ static struct tt_exchange *ex_new(struct tt_conn *c)
 	struct tt_exchange *ex = w->free_exchanges;
 	struct timespec ts;
 
-	if (ex)
+	if (ex) {
 		w->free_exchanges = ex->next_free;
-	else if (!(ex = malloc(sizeof(*ex))))
-		abort();
+	} else {
+		if (!(ex = malloc(sizeof(*ex))))
+			abort();
+		uv_timer_init(&w->loop, &ex->retry_timer);
+	}
 	/* Clear the fields before the fault record; the record's big arrays
 	 * are cleared by tt_fault_clear, which touches only what it must. */
 	memset(ex, 0, offsetof(struct tt_exchange, fault));
@@ -60,6 +68,7 @@ void tt_ex_fault(struct tt_exchange *ex, enum tt_fault_id id, enum tt_stage stag
 	struct tt_worker *w = ex->c->w;
 
 	tt_fault_set(&ex->fault, id, stage, sys_err);
+	tt_ex_attempt_end(ex, 0, id);
 	if (ex->pool) {
 		snprintf(ex->fault.upstream, sizeof(ex->fault.upstream), "%s", ex->pool->addr);
 		snprintf(ex->fault.group, sizeof(ex->fault.group), "%s", ex->pool->group->name);
@@ -114,6 +123,16 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 	struct tt_worker *w = c->w;
 	int keep = ex->ds_keep && ex->req_done && !ex->local_pending;
 
+	uv_timer_stop(&ex->retry_timer);
+	if (ex->acquired)
+		tt_ex_attempt_end(ex, 0, TT_FAULT_DOWNSTREAM_CLOSED); /* gives the slot back */
+	if (ex->ups) {
+		tt_upstream_rt_unwait(ex->ups, &ex->wait);
+		if (ex->in_group)
+			ex->ups->active--;
+		if (ex->retrying)
+			ex->ups->retrying--;
+	}
 	if (ex->up) {
 		struct tt_upconn *u = ex->up;
 		ex->up = NULL;
@@ -347,7 +366,11 @@ static int route(struct tt_exchange *ex, const struct tt_h1_head *req, const cha
 		return -1;
 	}
 	ex->ups = &w->ups[r->upstream - w->cfg->upstreams];
-	ex->pool = &ex->ups->pools[tt_balancer_pick(&ex->ups->bal)];
+	ex->ups->active++;
+	ex->in_group = 1;
+	ex->server = -1;
+	/* For the head's Host fallback until a server is picked. */
+	ex->pool = &ex->ups->pools[0];
 	return 0;
 }
 
@@ -418,8 +441,7 @@ static void on_connect(uv_connect_t *req, int status)
 	if (status < 0) {
 		tt_ex_fault(ex, tt_fault_from_uv(status, TT_STAGE_CONNECT), TT_STAGE_CONNECT,
 		            status);
-		tt_fault_details(&ex->fault, "connect to %s: %s", ex->pool->addr,
-		                 uv_strerror(status));
+		tt_fault_describe_connect_error(&ex->fault, ex->pool->addr, status);
 		tt_ex_fail(ex);
 		return;
 	}
@@ -430,14 +452,210 @@ static void on_connect(uv_connect_t *req, int status)
 	on_up_ready(ex);
 }
 
+static void attempt_run(struct tt_exchange *ex);
+
+static void on_slot(struct tt_pool_waiter *wt)
+{
+	struct tt_exchange *ex =
+	    (struct tt_exchange *)((char *)wt - offsetof(struct tt_exchange, wait));
+	attempt_run(ex);
+}
+
+static void on_queue_timeout(struct tt_pool_waiter *wt)
+{
+	struct tt_exchange *ex =
+	    (struct tt_exchange *)((char *)wt - offsetof(struct tt_exchange, wait));
+	tt_ex_fault(ex, TT_FAULT_CONNECTION_LIMIT_REACHED, TT_STAGE_CONNECT, 0);
+	tt_fault_details(&ex->fault, "waited %llu ms (queue_timeout) for a connection slot",
+	                 (unsigned long long)ex->ups->cfg->queue_timeout_ms);
+	tt_ex_fail(ex);
+}
+
+/* Every server of the group is at its connection limit: wait in the
+ * group's bounded queue, or answer 503 at once when it is full (issue 4:
+ * never an unbounded queue). Returns after queueing or failing. */
+static void queue_or_fail(struct tt_exchange *ex)
+{
+	struct tt_upstream_rt *rt = ex->ups;
+	const struct tt_cfg_upstream *g = rt->cfg;
+	if (rt->npending >= g->max_pending) {
+		tt_ex_fault(ex, TT_FAULT_CONNECTION_LIMIT_REACHED, TT_STAGE_CONNECT, 0);
+		tt_fault_details(&ex->fault,
+		                 "every server of '%s' is at max_connections (%u) and %u requests "
+		                 "already wait (max_pending)",
+		                 g->name, g->max_connections, rt->npending);
+		tt_ex_fail(ex);
+		return;
+	}
+	ex->wait.on_slot = on_slot;
+	ex->wait.on_timeout = on_queue_timeout;
+	tt_upstream_rt_wait(rt, &ex->wait, uv_now(&ex->c->w->loop) + g->queue_timeout_ms);
+}
+
+static struct tt_exchange *ex_of_timer(uv_timer_t *t)
+{
+	return (struct tt_exchange *)((char *)t - offsetof(struct tt_exchange, retry_timer));
+}
+
+/* Pick a server for the next attempt: the balancer over the servers that
+ * health, the breaker and the connection limit allow, avoiding `avoid`
+ * when another is left. Returns 0 with ex->pool and ex->server set, 1
+ * when the request now waits for a slot, -1 when it was answered. */
+static int pick_server(struct tt_exchange *ex, int avoid)
+{
+	struct tt_worker *w = ex->c->w;
+	struct tt_upstream_rt *rt = ex->ups;
+	size_t n = rt->cfg->nservers, down = 0;
+	uint64_t now = uv_now(&w->loop), hi, lo;
+	int healthy = 0;
+
+	tt_health_snapshot(rt->health, now, w->lb_usable, w->lb_factor);
+	for (size_t i = 0; i < n; i++) {
+		struct tt_lb_server *s = &w->lb[i];
+		s->weight = rt->cfg->servers[i].weight;
+		s->weight_factor = w->lb_factor[i];
+		s->active = rt->pools[i].active;
+		s->ewma_ms = rt->pools[i].ewma_ms;
+		s->usable = w->lb_usable[i] && tt_pool_has_room(&rt->pools[i]);
+		healthy |= w->lb_usable[i];
+		down += !w->lb_usable[i];
+	}
+	for (size_t tries = 0; tries < n; tries++) {
+		int i;
+		tt_worker_random(w, &hi, &lo);
+		i = tt_balancer_pick(&rt->bal, w->lb, avoid, hi);
+		if (i < 0)
+			break;
+		if (tt_health_acquire(rt->health, (size_t)i, now)) {
+			ex->server = i;
+			ex->pool = &rt->pools[i];
+			ex->acquired = 1;
+			ex->pool->active++;
+			return 0;
+		}
+		w->lb[i].usable = 0; /* the last half-open slot went elsewhere */
+	}
+	if (healthy) {
+		queue_or_fail(ex);
+		return 1;
+	}
+	tt_ex_fault(ex, TT_FAULT_DESTINATION_UNAVAILABLE, TT_STAGE_CONNECT, 0);
+	tt_fault_details(&ex->fault,
+	                 "no server of '%s' can take a request: %zu of %zu are ejected, down, or "
+	                 "behind an open circuit",
+	                 rt->cfg->name, down, n);
+	tt_ex_fail(ex);
+	return -1;
+}
+
+void tt_ex_attempt_end(struct tt_exchange *ex, int ok, enum tt_fault_id fault)
+{
+	struct tt_upstream_rt *rt = ex->ups;
+	if (!ex->acquired || !rt || ex->server < 0)
+		return;
+	ex->acquired = 0;
+	ex->pool->active--;
+	tt_health_report(rt->health, (size_t)ex->server, ok, fault, uv_now(&ex->c->w->loop));
+}
+
+static void on_retry_timer(uv_timer_t *t)
+{
+	attempt_run(ex_of_timer(t));
+}
+
+static size_t usable_servers(struct tt_exchange *ex)
+{
+	struct tt_worker *w = ex->c->w;
+	size_t n = ex->ups->cfg->nservers, k = 0;
+	tt_health_snapshot(ex->ups->health, uv_now(&w->loop), w->lb_usable, w->lb_factor);
+	for (size_t i = 0; i < n; i++)
+		k += w->lb_usable[i] != 0;
+	return k;
+}
+
+int tt_ex_maybe_retry(struct tt_exchange *ex)
+{
+	struct tt_upstream_rt *rt = ex->ups;
+	const struct tt_fault_info *fi = tt_fault_info(ex->fault.id);
+	struct tt_retry_in in;
+	enum tt_retry_verdict v;
+	uint64_t hi, lo, wait;
+	size_t len;
+
+	if (!rt || !fi || fi->side != TT_SIDE_UPSTREAM || ex->fault.nattempts == 0 ||
+	    ex->resp_started || ex->local)
+		return 0;
+	in = (struct tt_retry_in){
+	    .fault = ex->fault.id,
+	    .stage = ex->fault.stage,
+	    .method = ex->method_id,
+	    .has_body = ex->has_body,
+	    /* A body is held for a replay only while none of it was
+	     * written: it then still sits in the downstream buffer. */
+	    .body_replayable = !ex->has_body || !ex->head_sent,
+	    .request_sent_any = ex->head_sent,
+	    .response_started = ex->resp_started,
+	    .attempts_done = ex->fault.nattempts,
+	    .cfg = &rt->cfg->retry,
+	    .active_requests = rt->active,
+	    .active_retries = rt->retrying - ex->retrying,
+	    .servers_usable = (int)usable_servers(ex),
+	};
+	v = tt_retry_decide(&in);
+	if (v != TT_RETRY_GO) {
+		/* The story says why this failure reached the downstream. */
+		len = strlen(ex->fault.details);
+		if (rt->cfg->retry.attempts > 1 && len + 40 < sizeof(ex->fault.details))
+			snprintf(ex->fault.details + len, sizeof(ex->fault.details) - len,
+			         "%s(not retried: %s)", len ? " " : "", tt_retry_verdict_name(v));
+		return 0;
+	}
+	tt_ex_drop_upstream(ex);
+	if (!ex->retrying) {
+		ex->retrying = 1;
+		rt->retrying++;
+	}
+	/* The request may still succeed: clear the exchange's fault, keep
+	 * the attempts (the failed one tells its story in the log). */
+	memset(&ex->fault, 0, offsetof(struct tt_fault, attempts));
+	ex->up_eof = 0;
+	ex->fresh = 0;
+	ex->resp = TT_RESP_WAIT;
+	tt_worker_random(ex->c->w, &hi, &lo);
+	wait = tt_retry_backoff_ms(&rt->cfg->retry, in.attempts_done, lo);
+	if (wait)
+		uv_timer_start(&ex->retry_timer, on_retry_timer, wait, 0);
+	else
+		attempt_run(ex);
+	return 1;
+}
+
 void tt_ex_attempt_start(struct tt_exchange *ex, int fresh)
 {
-	struct tt_upconn *u = fresh ? NULL : tt_pool_take(ex->pool, ex);
-	struct tt_fault_attempt *a = tt_fault_attempt_add(&ex->fault);
+	ex->fresh = (unsigned)fresh;
+	attempt_run(ex);
+}
+
+static void attempt_run(struct tt_exchange *ex)
+{
+	struct tt_pool *p;
+	struct tt_upconn *u;
+	struct tt_fault_attempt *a;
 	int err = 0;
 
+	/* The keep-alive race retry stays on its server (and its health
+	 * slot); any other attempt picks one. */
+	if (!ex->fresh || !ex->acquired) {
+		struct tt_fault_attempt *last = tt_ex_attempt(ex);
+		int avoid = last && ex->server >= 0 ? ex->server : -1;
+		if (pick_server(ex, avoid) != 0)
+			return;
+	}
+	p = ex->pool;
+	u = ex->fresh ? NULL : tt_pool_take(p, ex);
+	a = tt_fault_attempt_add(&ex->fault);
 	if (a) {
-		snprintf(a->upstream, sizeof(a->upstream), "%s", ex->pool->addr);
+		snprintf(a->upstream, sizeof(a->upstream), "%s", p->addr);
 		a->connect_ms = a->head_ms = -1;
 	}
 	ex->head_sent = 0;
@@ -454,10 +672,10 @@ void tt_ex_attempt_start(struct tt_exchange *ex, int fresh)
 		return;
 	}
 	ex->t_connect_start_ns = uv_hrtime();
-	u = tt_upconn_connect(ex->pool, ex, on_connect, &err);
+	u = tt_upconn_connect(p, ex, on_connect, &err);
 	if (!u) {
 		tt_ex_fault(ex, tt_fault_from_uv(err, TT_STAGE_CONNECT), TT_STAGE_CONNECT, err);
-		tt_fault_details(&ex->fault, "connect to %s: %s", ex->pool->addr, uv_strerror(err));
+		tt_fault_describe_connect_error(&ex->fault, p->addr, err);
 		tt_ex_fail(ex);
 		return;
 	}
@@ -554,7 +772,7 @@ static void request_body_error(struct tt_exchange *ex)
 static void upstream_write_failed(struct tt_exchange *ex, int err)
 {
 	tt_ex_fault(ex, tt_fault_from_uv(err, TT_STAGE_SEND), TT_STAGE_SEND, err);
-	tt_fault_details(&ex->fault, "writing the request: %s", uv_strerror(err));
+	tt_fault_describe_send_error(&ex->fault, err);
 	tt_ex_fail(ex);
 }
 

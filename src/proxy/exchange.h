@@ -27,6 +27,7 @@
 #include "http/h1_parse.h"
 #include "proxy/headers.h"
 #include "proxy/pump.h"
+#include "upstream/pool.h"
 
 #define TT_EXCHANGE_MAGIC 0x74746578u
 
@@ -48,7 +49,8 @@ struct tt_exchange {
 	struct tt_upconn *up;
 	struct tt_upstream_rt *ups;
 	struct tt_pool *pool;
-	uv_write_t wreq; /* the downstream write in flight, if any */
+	uv_write_t wreq;            /* the downstream write in flight, if any */
+	struct tt_pool_waiter wait; /* queued for a connection slot (max_connections) */
 
 	char *reqhead; /* pool block: request head for the upstream */
 	uint32_t reqhead_len;
@@ -73,7 +75,12 @@ struct tt_exchange {
 	unsigned resp_head_written : 1;
 	unsigned local_pending : 1; /* a local response waits for a write to drain */
 	unsigned retried : 1;
-	unsigned orphan : 1; /* freed while wreq was queued: recycled by its callback */
+	unsigned orphan : 1;   /* freed while wreq was queued: recycled by its callback */
+	unsigned fresh : 1;    /* the next attempt must open a new connection */
+	unsigned acquired : 1; /* a health slot is held for the running attempt */
+	unsigned in_group : 1; /* counted in ups->active */
+	unsigned retrying : 1; /* counted in ups->retrying */
+	int server;            /* index of the running attempt's server in its group */
 
 	/* Slices of the request head in c->in (kept in place for the whole
 	 * exchange), for the log and the error page. */
@@ -89,6 +96,9 @@ struct tt_exchange {
 	int up_eof;            /* libuv code of the upstream's end of stream, 0 = none */
 	struct tt_fault fault; /* why it failed; id NONE when it did not */
 	char request_id[TT_REQUEST_ID_MAX + 1];
+	/* Kept across recycling (not cleared by a new exchange): initialised
+	 * once when the struct is allocated, closed when the worker ends. */
+	uv_timer_t retry_timer; /* backoff before a retry */
 };
 
 /* A complete request head, parsed into req, is at the start of c->in

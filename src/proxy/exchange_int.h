@@ -50,6 +50,15 @@ void tt_ex_process_response(struct tt_exchange *ex);
 void tt_ex_up_timer_arm(struct tt_exchange *ex, uint64_t ms);
 void tt_ex_request_sent(struct tt_exchange *ex);
 
+/* The running attempt ended: ok when a response head arrived, else the
+ * fault. Feeds passive health, the breaker and the latency average, and
+ * frees the attempt's health slot. Idempotent per attempt. */
+void tt_ex_attempt_end(struct tt_exchange *ex, int ok, enum tt_fault_id fault);
+
+/* The attempt failed before any response byte went downstream: run
+ * another one when the retry policy allows (then return 1), else 0. */
+int tt_ex_maybe_retry(struct tt_exchange *ex);
+
 /* Request side (exchange.c). */
 void tt_ex_pump_request(struct tt_exchange *ex);
 void tt_ex_attempt_start(struct tt_exchange *ex, int fresh);

@@ -312,7 +312,7 @@ ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_hea
 
 ssize_t tt_hdr_local_response(char *out, size_t cap, int status, const char *content_type,
                               size_t body_len, const char *request_id, const char *proxy_status,
-                              int keep_alive)
+                              int retry_after_s, int keep_alive)
 {
 	struct tt_wbuf w;
 	tt_wbuf_init(&w, out, cap);
@@ -333,6 +333,11 @@ ssize_t tt_hdr_local_response(char *out, size_t cap, int status, const char *con
 	if (proxy_status && proxy_status[0]) {
 		tt_wbuf_str(&w, "Proxy-Status: ");
 		tt_wbuf_str(&w, proxy_status);
+		tt_wbuf_put(&w, "\r\n", 2);
+	}
+	if (retry_after_s > 0) {
+		tt_wbuf_str(&w, "Retry-After: ");
+		tt_wbuf_u64(&w, (uint64_t)retry_after_s);
 		tt_wbuf_put(&w, "\r\n", 2);
 	}
 	if (!keep_alive)

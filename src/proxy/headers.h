@@ -100,11 +100,12 @@ ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_hea
 /* The head of a response telltale makes itself (errors, 404 without a
  * route): content_type, Content-Length body_len, X-Request-Id,
  * Proxy-Status (when proxy_status is non-empty: one member, RFC 9209),
- * Cache-Control: no-store, and Connection: close when !keep_alive. The
+ * Cache-Control: no-store, Retry-After when retry_after_s > 0 (RFC 9110
+ * section 10.2.3), and Connection: close when !keep_alive. The
  * body is written separately. Returns the length or -1. */
 ssize_t tt_hdr_local_response(char *out, size_t cap, int status, const char *content_type,
                               size_t body_len, const char *request_id, const char *proxy_status,
-                              int keep_alive);
+                              int retry_after_s, int keep_alive);
 
 /* The reason phrase for a status code ("" when unknown). */
 const char *tt_hdr_reason(int status);

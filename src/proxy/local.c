@@ -79,8 +79,11 @@ void tt_ex_local_send(struct tt_exchange *ex)
 	}
 	if (!ex->resphead)
 		ex->resphead = tt_bufpool_get(&w->bufs);
+	/* A 503 is for a moment (overload, no server up): say when to come
+	 * back rather than leave clients to hammer. */
 	hlen = tt_hdr_local_response(ex->resphead, w->bufs.block_bytes, ex->status, ctype,
-	                             (size_t)blen, ex->request_id, ps, ex->ds_keep);
+	                             (size_t)blen, ex->request_id, ps, ex->status == 503 ? 1 : 0,
+	                             ex->ds_keep);
 	iov[0] = uv_buf_init(ex->resphead, (unsigned)hlen);
 	if (ex->method_id != TT_METHOD_HEAD)
 		iov[n++] = uv_buf_init(ex->body, (unsigned)blen);
@@ -104,6 +107,8 @@ void tt_ex_fail(struct tt_exchange *ex)
 		tt_ex_abort_midstream(ex);
 		return;
 	}
+	if (tt_ex_maybe_retry(ex))
+		return;
 	tt_ex_drop_upstream(ex);
 	ex->local = 1;
 	ex->status = fi && fi->status ? fi->status : 502;

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fault/classify.h"
 #include "respond/proxy_status.h"
+#include "upstream/balancer.h"
 
 static uint64_t ms_to_ns(uint64_t ms)
 {
@@ -44,34 +46,27 @@ static void on_up_timer(uv_timer_t *t)
 	struct tt_exchange *ex = u->ex;
 	const struct tt_cfg_timeouts *to;
 	uint64_t now = uv_hrtime();
+	struct tt_fault_wait fw;
+	enum tt_stage st;
+	enum tt_fault_id id;
+	int sys = 0;
 
 	if (!ex)
 		return;
 	to = &ex->c->w->cfg->timeouts;
-	if (to->total_ms && now - ex->t_start_ns >= ms_to_ns(to->total_ms)) {
-		tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_TIMEOUT,
-		            ex->resp == TT_RESP_BODY ? TT_STAGE_READ_BODY : TT_STAGE_WAIT_HEAD, 0);
-		tt_fault_details(&ex->fault, "the exchange ran past timeouts.total (%llu ms)",
-		                 (unsigned long long)to->total_ms);
-	} else if (!u->connected) {
-		tt_ex_fault(ex, TT_FAULT_CONNECTION_TIMEOUT, TT_STAGE_CONNECT, UV_ETIMEDOUT);
-		tt_fault_details(&ex->fault, "no answer to the connection attempt within %llu ms",
-		                 (unsigned long long)to->upstream_connect_ms);
-	} else if (ex->resp == TT_RESP_WAIT && head_partial(ex) && now < ex->head_deadline_ns) {
-		tt_ex_fault(ex, TT_FAULT_CONNECTION_READ_TIMEOUT, TT_STAGE_READ_HEAD, 0);
-		tt_fault_details(&ex->fault, "%u bytes of the head, then silence for %llu ms",
-		                 u->in.len - u->in.off, (unsigned long long)to->upstream_idle_ms);
-	} else if (ex->resp == TT_RESP_WAIT) {
-		tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_TIMEOUT,
-		            head_partial(ex) ? TT_STAGE_READ_HEAD : TT_STAGE_WAIT_HEAD, 0);
-		tt_fault_details(&ex->fault, "no complete response head within %llu ms",
-		                 (unsigned long long)to->upstream_head_ms);
-	} else {
-		tt_ex_fault(ex, TT_FAULT_CONNECTION_READ_TIMEOUT, TT_STAGE_READ_BODY, 0);
-		tt_fault_details(&ex->fault, "silence for %llu ms after %llu body bytes",
-		                 (unsigned long long)to->upstream_idle_ms,
-		                 (unsigned long long)ex->resppump.body_bytes);
-	}
+	fw = (struct tt_fault_wait){
+	    .to = to,
+	    .total_expired = to->total_ms && now - ex->t_start_ns >= ms_to_ns(to->total_ms),
+	    .connected = u->connected,
+	    .head_done = ex->resp != TT_RESP_WAIT,
+	    .head_bytes = head_partial(ex) ? u->in.len - u->in.off : 0,
+	    /* With upstream_head off the head has no deadline to pass. */
+	    .before_head_deadline = !ex->head_deadline_ns || now < ex->head_deadline_ns,
+	    .body_bytes = ex->resppump.body_bytes,
+	};
+	id = tt_fault_from_timeout(&fw, &st, &sys);
+	tt_ex_fault(ex, id, st, sys);
+	tt_fault_describe_timeout(&ex->fault, &fw);
 	tt_ex_fail(ex);
 }
 
@@ -133,6 +128,9 @@ static int start_response(struct tt_exchange *ex, const struct tt_h1_head *h)
 
 	if (a)
 		a->head_ms = tt_ex_ms_since(ex->t_sent_ns);
+	if (a && ex->pool)
+		ex->pool->ewma_ms = tt_lb_ewma(ex->pool->ewma_ms, a->head_ms);
+	tt_ex_attempt_end(ex, 1, TT_FAULT_NONE);
 	ex->upstream_status = h->status;
 	ex->status = h->status;
 	ex->up_keep = !h->conn_close && h->framing != TT_H1_BODY_CLOSE;
@@ -171,58 +169,13 @@ static int start_response(struct tt_exchange *ex, const struct tt_h1_head *h)
 	return 0;
 }
 
-/* The name of the field line around offset off of a head, lower-cased,
- * for header-name. */
-static void field_name_at(const char *buf, size_t len, size_t off, char *out, size_t cap)
-{
-	size_t start = off < len ? off : len, n = 0;
-	while (start > 0 && buf[start - 1] != '\n')
-		start--;
-	while (start + n < len && buf[start + n] != ':' && buf[start + n] != '\r' &&
-	       buf[start + n] != '\n' && n + 1 < cap) {
-		char ch = buf[start + n];
-		out[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-	}
-	out[n] = 0;
-}
-
-/* Turn a response head the parser rejected into the most specific fault. */
+/* Turn a response head the parser rejected into the most specific fault
+ * (src/fault/classify.c: the same words telltale doctor uses). */
 static void classify_bad_head(struct tt_exchange *ex, const struct tt_h1_head *h, const char *buf,
                               size_t len)
 {
-	const struct tt_h1_limits *lim = &ex->c->w->limits;
-	unsigned char bad = h->err_offset < len ? (unsigned char)buf[h->err_offset] : 0;
-	char name[64];
-
-	switch (h->err) {
-	case TT_H1_ERR_HEAD_TOO_LARGE:
-	case TT_H1_ERR_TOO_MANY_FIELDS:
-		tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_HEADER_SECTION_SIZE, TT_STAGE_READ_HEAD, 0);
-		tt_fault_param_int(&ex->fault, "header-section-size", (int64_t)len);
-		tt_fault_details(&ex->fault, "%s: over %zu bytes or %zu fields",
-		                 tt_h1_err_token(h->err), lim->max_head_bytes, lim->max_fields);
-		return;
-	case TT_H1_ERR_FIELD_TOO_LARGE:
-		field_name_at(buf, len, h->err_offset, name, sizeof(name));
-		tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_HEADER_SIZE, TT_STAGE_READ_HEAD, 0);
-		tt_fault_param_str(&ex->fault, "header-name", name, strlen(name));
-		tt_fault_details(&ex->fault, "field '%s' is over %zu bytes", name,
-		                 lim->max_field_bytes);
-		return;
-	case TT_H1_ERR_TE_UNKNOWN:
-		tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_TRANSFER_CODING, TT_STAGE_READ_HEAD, 0);
-		tt_fault_details(&ex->fault,
-		                 "Transfer-Encoding names a coding telltale cannot decode");
-		return;
-	default:
-		tt_ex_fault(ex, TT_FAULT_HTTP_PROTOCOL_ERROR, TT_STAGE_READ_HEAD, 0);
-		if (bad >= 0x21 && bad < 0x7f)
-			tt_fault_details(&ex->fault, "%s at offset %zu: byte 0x%02x '%c'",
-			                 tt_h1_err_token(h->err), h->err_offset, bad, bad);
-		else
-			tt_fault_details(&ex->fault, "%s at offset %zu: byte 0x%02x",
-			                 tt_h1_err_token(h->err), h->err_offset, bad);
-	}
+	tt_ex_fault(ex, tt_fault_from_head_error(h->err), TT_STAGE_READ_HEAD, 0);
+	tt_fault_describe_head_error(&ex->fault, h, buf, len, &ex->c->w->limits);
 }
 
 /* Parse response heads in the upstream buffer: skip 1xx, start the final
@@ -254,8 +207,7 @@ static int parse_response_head(struct tt_exchange *ex)
 			/* Upgrade was not forwarded, so a 101 breaks the exchange. */
 			ex->upstream_status = 101;
 			tt_ex_fault(ex, TT_FAULT_HTTP_UPGRADE_FAILED, TT_STAGE_READ_HEAD, 0);
-			tt_fault_details(&ex->fault,
-			                 "101 Switching Protocols to a request without Upgrade");
+			tt_fault_describe_unexpected_101(&ex->fault);
 			tt_ex_fail(ex);
 			return -1;
 		}
@@ -289,10 +241,7 @@ static void response_done(struct tt_exchange *ex)
 static void bad_body_framing(struct tt_exchange *ex)
 {
 	tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_TRANSFER_CODING, TT_STAGE_READ_BODY, 0);
-	tt_fault_param_str(&ex->fault, "coding", "chunked", 7);
-	tt_fault_details(&ex->fault, "%s at body offset %llu",
-	                 tt_chunked_err_token(ex->resppump.dec.err),
-	                 (unsigned long long)ex->resppump.dec.err_offset);
+	tt_fault_describe_bad_chunk(&ex->fault, &ex->resppump.dec);
 	/* Nothing written yet (the head was still waiting for this first
 	 * chunk line): telltale can still answer with its own 502. */
 	tt_ex_fail(ex);
@@ -371,12 +320,13 @@ static void handle_up_eof(struct tt_exchange *ex)
 			tt_ex_attempt_start(ex, 1);
 			return;
 		}
-		tt_ex_fault(ex, TT_FAULT_CONNECTION_TERMINATED,
-		            partial ? TT_STAGE_READ_HEAD : TT_STAGE_WAIT_HEAD, err);
-		tt_fault_details(&ex->fault, "%s after %u bytes of the response head%s",
-		                 err == UV_EOF ? "connection closed" : uv_strerror(err),
-		                 partial ? u->in.len - u->in.off : 0,
-		                 u->reused ? " (reused keep-alive connection)" : "");
+		{
+			uint64_t hb = partial ? u->in.len - u->in.off : 0;
+			enum tt_stage st;
+			enum tt_fault_id id = tt_fault_from_eof(0, hb, &st);
+			tt_ex_fault(ex, id, st, err);
+			tt_fault_describe_eof_head(&ex->fault, err, hb, u->reused);
+		}
 		tt_ex_fail(ex);
 		return;
 	}
@@ -385,18 +335,9 @@ static void handle_up_eof(struct tt_exchange *ex)
 		int n = 0;
 		if (tt_pump_eof(&ex->resppump, iov, &n) != TT_PUMP_OK) {
 			tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_INCOMPLETE, TT_STAGE_READ_BODY, err);
-			if (ex->resppump.in == TT_PUMP_IN_LENGTH)
-				tt_fault_details(&ex->fault, "%s after %llu of %llu body bytes",
-				                 err == UV_EOF ? "connection closed"
-				                               : uv_strerror(err),
-				                 (unsigned long long)ex->resppump.body_bytes,
-				                 (unsigned long long)(ex->resppump.body_bytes +
-				                                      ex->resppump.remaining));
-			else
-				tt_fault_details(
-				    &ex->fault, "%s after %llu body bytes, before the last chunk",
-				    err == UV_EOF ? "connection closed" : uv_strerror(err),
-				    (unsigned long long)ex->resppump.body_bytes);
+			tt_fault_describe_eof_body(&ex->fault, err,
+			                           ex->resppump.in == TT_PUMP_IN_LENGTH,
+			                           ex->resppump.body_bytes, ex->resppump.remaining);
 			tt_ex_fail(ex);
 			return;
 		}
@@ -462,7 +403,7 @@ void tt_ex_on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		if (ex->resp == TT_RESP_WAIT) {
 			tt_ex_fault(ex, TT_FAULT_HTTP_RESPONSE_HEADER_SECTION_SIZE,
 			            TT_STAGE_READ_HEAD, 0);
-			tt_fault_param_int(&ex->fault, "header-section-size", (int64_t)u->in.len);
+			tt_fault_describe_head_overflow(&ex->fault, u->in.len);
 			tt_ex_fail(ex);
 		} else {
 			tt_upconn_read_stop(u);

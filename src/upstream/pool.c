@@ -20,6 +20,12 @@ static void pool_init(struct tt_pool *p, struct tt_worker *w, const struct tt_cf
 	memset(p, 0, sizeof(*p));
 	p->w = w;
 	p->group = g;
+	if (g->max_connections) {
+		/* Each worker owns its pools: the limit is shared out so that
+		 * no lock is needed (at least one connection each). */
+		unsigned nw = w->cfg->workers ? w->cfg->workers : 1;
+		p->max_live = (g->max_connections + nw - 1) / nw;
+	}
 	p->server = s;
 	tt_addr_format((const struct sockaddr *)&s->addr, p->addr, sizeof(p->addr));
 }
@@ -27,19 +33,22 @@ static void pool_init(struct tt_pool *p, struct tt_worker *w, const struct tt_cf
 void tt_upstream_rt_init(struct tt_upstream_rt *u, struct tt_worker *w,
                          const struct tt_cfg_upstream *cfg)
 {
+	struct tt_lb_server *all = calloc(cfg->nservers ? cfg->nservers : 1, sizeof(*all));
 	u->cfg = cfg;
-	u->weights = calloc(cfg->nservers, sizeof(*u->weights));
 	u->pools = calloc(cfg->nservers, sizeof(*u->pools));
-	if (!u->weights || !u->pools)
+	if (!u->pools || !all)
 		abort();
 	for (size_t i = 0; i < cfg->nservers; i++) {
-		u->weights[i] = cfg->servers[i].weight ? cfg->servers[i].weight : 1;
 		pool_init(&u->pools[i], w, cfg, &cfg->servers[i]);
+		u->pools[i].rt = u;
+		all[i] = (struct tt_lb_server){
+		    .weight = cfg->servers[i].weight, .weight_factor = 1.0, .usable = 1};
 	}
-	tt_balancer_init(&u->bal, u->weights, cfg->nservers);
+	tt_balancer_init(&u->bal, cfg->balance, cfg->nservers);
 	/* Workers start at different points of the rotation. */
 	for (unsigned i = 0; i < w->id % (cfg->nservers ? cfg->nservers : 1); i++)
-		tt_balancer_pick(&u->bal);
+		tt_balancer_pick(&u->bal, all, -1, i);
+	free(all);
 }
 
 void tt_upstream_rt_close_idle(struct tt_upstream_rt *u)
@@ -76,9 +85,7 @@ void tt_upstream_rt_fini(struct tt_upstream_rt *u)
 {
 	tt_upstream_rt_close_idle(u);
 	tt_balancer_fini(&u->bal);
-	free(u->weights);
 	free(u->pools);
-	u->weights = NULL;
 	u->pools = NULL;
 }
 
@@ -97,13 +104,70 @@ static void unlink_idle(struct tt_upconn *u)
 	p->nidle--;
 }
 
+int tt_pool_has_room(const struct tt_pool *p)
+{
+	return p->nidle > 0 || !p->max_live || p->nlive < p->max_live;
+}
+
+void tt_upstream_rt_wait(struct tt_upstream_rt *u, struct tt_pool_waiter *w, uint64_t deadline_ms)
+{
+	w->deadline_ms = deadline_ms;
+	w->next = NULL;
+	w->prev = u->wait_last;
+	if (u->wait_last)
+		u->wait_last->next = w;
+	else
+		u->wait_first = w;
+	u->wait_last = w;
+	w->queued = 1;
+	u->npending++;
+}
+
+void tt_upstream_rt_unwait(struct tt_upstream_rt *u, struct tt_pool_waiter *w)
+{
+	if (!w->queued)
+		return;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		u->wait_first = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		u->wait_last = w->prev;
+	w->prev = w->next = NULL;
+	w->queued = 0;
+	u->npending--;
+}
+
+void tt_upstream_rt_expire(struct tt_upstream_rt *u, uint64_t now_ms)
+{
+	struct tt_pool_waiter *w;
+	while ((w = u->wait_first) && w->deadline_ms <= now_ms) {
+		tt_upstream_rt_unwait(u, w);
+		w->on_timeout(w);
+	}
+}
+
+/* A slot freed in p: the first waiter of the group tries again. */
+static void kick(struct tt_pool *p)
+{
+	struct tt_pool_waiter *w = p->rt ? p->rt->wait_first : NULL;
+	if (!w || p->w->stopping)
+		return;
+	tt_upstream_rt_unwait(p->rt, w);
+	w->on_slot(w);
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
 	struct tt_upconn *u = h->data;
 	if (--u->handles == 0) {
-		u->pool->nlive--;
+		struct tt_pool *p = u->pool;
+		p->nlive--;
 		u->magic = 0;
 		free(u);
+		kick(p);
 	}
 }
 
@@ -233,6 +297,7 @@ void tt_pool_give(struct tt_upconn *u)
 	p->idle = u;
 	p->nidle++;
 	u->idle_since_ms = uv_now(&p->w->loop);
+	kick(p);
 	tt_upconn_read_stop(u);
 	tt_upconn_read_start(u, on_idle_read);
 	uv_timer_start(&u->timer, on_idle_timeout, p->group->keepalive_idle_timeout_ms, 0);

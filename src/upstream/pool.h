@@ -32,15 +32,31 @@
 
 struct tt_worker;
 struct tt_exchange;
+struct tt_health_group;
+
+/* A request waiting for a connection slot in a group whose servers are all
+ * at their max_connections. Embedded in its owner; callbacks run on the
+ * worker's loop. */
+struct tt_pool_waiter {
+	struct tt_pool_waiter *prev, *next;
+	uint64_t deadline_ms;                         /* uv_now() value */
+	void (*on_slot)(struct tt_pool_waiter *w);    /* a slot freed: dequeued, try again */
+	void (*on_timeout)(struct tt_pool_waiter *w); /* queue_timeout passed: dequeued */
+	int queued;
+};
 
 struct tt_pool {
 	struct tt_worker *w;
+	struct tt_upstream_rt *rt;
 	const struct tt_cfg_upstream *group;
 	const struct tt_cfg_server *server;
 	struct tt_upconn *idle; /* most recently used first */
 	size_t nidle;
-	size_t nlive;                     /* every open connection of this pool */
-	char addr[64];                    /* "ip:port" text, for logs */
+	size_t nlive;    /* every open connection of this pool */
+	size_t max_live; /* this worker's share of max_connections; 0 = no limit */
+	uint32_t active; /* attempts in flight on this server (this worker), for least_conn/p2c */
+	double ewma_ms;  /* response head latency moving average, ms; 0 = unknown */
+	char addr[64];   /* "ip:port" text, for logs */
 	uint64_t faults[TT_FAULT__COUNT]; /* faults met on this server, for metrics */
 };
 
@@ -48,8 +64,12 @@ struct tt_pool {
 struct tt_upstream_rt {
 	const struct tt_cfg_upstream *cfg;
 	struct tt_balancer bal;
-	uint32_t *weights;
 	struct tt_pool *pools; /* one per server */
+	struct tt_pool_waiter *wait_first, *wait_last;
+	uint32_t npending;
+	uint32_t active;                /* exchanges in flight on this group (this worker) */
+	uint32_t retrying;              /* of them, those that have retried (the retry budget) */
+	struct tt_health_group *health; /* shared by all workers; owned by the server */
 };
 
 struct tt_upconn {
@@ -77,6 +97,16 @@ void tt_upstream_rt_init(struct tt_upstream_rt *u, struct tt_worker *w,
 void tt_upstream_rt_fini(struct tt_upstream_rt *u);
 /* Close idle connections only (shutdown). */
 void tt_upstream_rt_close_idle(struct tt_upstream_rt *u);
+
+/* 1 when p can give a connection now: an idle one, or room for a new one. */
+int tt_pool_has_room(const struct tt_pool *p);
+
+/* Queue a waiter (FIFO) until a slot frees in any server of the group or
+ * the deadline passes; unwait removes it (idempotent). */
+void tt_upstream_rt_wait(struct tt_upstream_rt *u, struct tt_pool_waiter *w, uint64_t deadline_ms);
+void tt_upstream_rt_unwait(struct tt_upstream_rt *u, struct tt_pool_waiter *w);
+/* Time out waiters whose deadline passed (the worker's tick). */
+void tt_upstream_rt_expire(struct tt_upstream_rt *u, uint64_t now_ms);
 
 /* Trim every pool of the group to its max_idle (see above). now_ms is the
  * loop's uv_now(). */

@@ -69,6 +69,23 @@ def upstream_config(*apps, **extra):
     return cfg
 
 
+def group_config(servers, group=None, routes=None, **extra):
+    """Config named tt-test with one upstream group 'app' of the given
+    servers (AppUpstreams, RawUpstreams, "ip:port" strings or
+    {address, weight} mappings); group: more keys of the group (retry,
+    health, breaker, balance, ...); routes: the routes list."""
+    items = []
+    for s in servers:
+        items.append(s if isinstance(s, (str, dict)) else s.addr)
+    g = {"servers": items}
+    g.update(group or {})
+    cfg = {"name": "tt-test", "upstreams": {"app": g}}
+    if routes is not None:
+        cfg["routes"] = routes
+    cfg.update(extra)
+    return cfg
+
+
 def run_cli(args, cwd=None, timeout=20):
     """Run the binary to completion; returns CompletedProcess (text)."""
     return subprocess.run([telltale_bin()] + list(args), cwd=cwd, capture_output=True,
@@ -269,6 +286,25 @@ def app2():
     a = AppUpstream()
     yield a
     a.close()
+
+
+@pytest.fixture
+def app_factory():
+    """Factory: app_factory(**options) -> a started AppUpstream (options as
+    AppUpstream takes them: idle_close_ms, delay_ms). All are closed on
+    teardown and must have met no error of their own."""
+    made = []
+
+    def make(**options):
+        a = AppUpstream(**options)
+        made.append(a)
+        return a
+
+    yield make
+    for a in made:
+        a.close()
+    for a in made:
+        assert not a.errors, "app upstream %s errors: %r" % (a.addr, a.errors)
 
 
 @pytest.fixture

@@ -8,9 +8,11 @@ Everything listens on 127.0.0.1, every socket operation has a timeout, and
 close() stops all threads within a bounded time.
 """
 
+import email.utils
 import hashlib
 import http
 import json
+import select
 import socket
 import struct
 import threading
@@ -157,6 +159,10 @@ class AppUpstream:
     /close-delimited?n=N N pattern bytes, no length, then close
     /sleep?ms=M          wait M ms (at most 10 s), then answer like /echo
     /_stats              {"connections": .., "requests": ..} (not counted)
+    /healthz             status health_status (200 unless changed), not
+                         counted in requests but in health_checks
+    /cache?cc=V, .../cache  a fixed body for the target, Cache-Control: V
+                         (when given) and Date
 
     Any URL: `h=Name:Value` query parameters are added to the response head.
     Request header `X-Close-After: 1` closes the connection after the
@@ -165,52 +171,129 @@ class AppUpstream:
     is read; chunked request bodies are decoded.
 
     Attributes: connections (accepted), requests (complete requests
-    received, /_stats excluded), heads (one record per request head:
+    received, /_stats and /healthz excluded), heads (one record per request head:
     raw, method, target, version, headers, then body_len, body_sha256,
-    framing once the body is in).
+    framing once the body is in), health_checks, ids (the X-Test-Id of
+    every request executed, in order), ids_received (also those read and
+    then dropped by stop()), dropped (requests read and never answered),
+    closed_on_request (idle closes with bytes already arriving).
+
+    Options: idle_close_ms closes a keep-alive connection that stays idle
+    that long after a response (as Node.js does after its keepAliveTimeout),
+    close_lag_ms later (a request arriving in between is dropped unread,
+    as when the server's close races the request on a real network);
+    delay_ms waits that long before every answer (/_stats and /healthz
+    excepted). stop() and start() take the server down and up again on the
+    same port.
     """
 
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(256)
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.addr = "127.0.0.1:%d" % self.port
+    def __init__(self, idle_close_ms=None, close_lag_ms=0, delay_ms=0):
+        self.idle_close_ms = idle_close_ms
+        self.close_lag_ms = close_lag_ms
+        self.delay_ms = delay_ms
+        self.health_status = 200
         self.lock = threading.Lock()
         self.connections = 0
         self.requests = 0
+        self.health_checks = 0
         self.heads = []
+        self.ids = []
+        self.ids_received = []
+        self.dropped = 0
+        self.closed_on_request = 0
         self.errors = []
         self.bad_requests = []
         self._stop = threading.Event()
+        self._stopping = False
         self._conns = set()
+        self._busy = set()
         self._threads = []
-        t = threading.Thread(target=self._accept_loop, name="app-accept", daemon=True)
-        t.start()
-        self._accepter = t
+        self.port = 0
+        self._listen()
+        self.addr = "127.0.0.1:%d" % self.port
 
     # -- lifecycle -----------------------------------------------------------
 
-    def _accept_loop(self):
+    def _listen(self):
+        deadline = time.monotonic() + 3
+        while True:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", self.port))
+                break
+            except OSError:
+                s.close()
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+        s.listen(256)
+        s.settimeout(0.1)
+        self.sock = s
+        self.port = s.getsockname()[1]
+        with self.lock:
+            self._stopping = False
+        t = threading.Thread(target=self._accept_loop, args=(s,), name="app-accept", daemon=True)
+        t.start()
+        self._accepter = t
+
+    def _accept_loop(self, lsock):
         while not self._stop.is_set():
             try:
-                conn, _ = self.sock.accept()
+                conn, _ = lsock.accept()
             except socket.timeout:
                 continue
             except OSError:
                 break
             with self.lock:
+                if self._stopping:
+                    conn.close()
+                    continue
                 self.connections += 1
                 conn_id = self.connections
                 self._conns.add(conn)
+                self._threads = [t for t in self._threads if t.is_alive()]
             t = threading.Thread(target=self._serve, args=(conn, conn_id), daemon=True)
             self._threads.append(t)
             t.start()
 
+    def stop(self, reset=False):
+        """Go down like a killed server, but never in the middle of a
+        response: close the listener (connections still in its accept
+        queue are reset), shut down every connection waiting for a request
+        (reset=True: they end with RST rather than FIN), let answers being
+        written finish and then close their connections; a request that
+        arrives from now on is read and dropped without an answer."""
+        with self.lock:
+            self._stopping = True
+            idle = [c for c in self._conns if c not in self._busy]
+            for c in idle:
+                if reset:
+                    try:
+                        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                     struct.pack("ii", 1, 0))
+                    except OSError:
+                        pass
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self._accepter.join(2)
+
+    def start(self):
+        """Listen again on the same port after stop()."""
+        assert self._stopping, "start() is for a stopped server"
+        self._accepter.join(2)
+        self._listen()
+
     def close(self):
         self._stop.set()
+        with self.lock:
+            self._stopping = True
         try:
             self.sock.close()
         except OSError:
@@ -247,12 +330,40 @@ class AppUpstream:
     def _serve(self, conn, conn_id):
         conn.settimeout(IO_TIMEOUT)
         rd = _Reader(conn)
+        served = 0
         try:
             while not self._stop.is_set():
+                if served and self.idle_close_ms is not None and not rd.buf:
+                    ready, _, _ = select.select([conn], [], [], self.idle_close_ms / 1000.0)
+                    if not ready:
+                        # Decided to close; what arrives meanwhile is
+                        # never read (the close then resets).
+                        if self.close_lag_ms:
+                            time.sleep(self.close_lag_ms / 1000.0)
+                        if select.select([conn], [], [], 0)[0]:
+                            with self.lock:
+                                self.closed_on_request += 1
+                        break
                 raw = rd.head()
                 if raw is None:
                     break
-                if not self._one(conn, conn_id, rd, raw):
+                with self.lock:
+                    stopping = self._stopping
+                    if stopping:
+                        self.dropped += 1
+                    else:
+                        self._busy.add(conn)
+                if stopping:
+                    self._drop(raw)
+                    break
+                try:
+                    keep = self._one(conn, conn_id, rd, raw)
+                finally:
+                    with self.lock:
+                        self._busy.discard(conn)
+                        stopping = self._stopping
+                served += 1
+                if not keep or stopping:
                     break
         except (EOFError, OSError):
             pass
@@ -267,6 +378,16 @@ class AppUpstream:
                 conn.close()
             except OSError:
                 pass
+
+    def _drop(self, raw):
+        try:
+            _, headers = parse_head(raw)
+        except BadRequest:
+            return
+        tid = hget(headers, "x-test-id")
+        if tid is not None:
+            with self.lock:
+                self.ids_received.append(tid)
 
     def _one(self, conn, conn_id, rd, raw):
         start, headers = parse_head(raw)
@@ -317,10 +438,20 @@ class AppUpstream:
         url = urllib.parse.urlsplit(target)
         path = url.path
         query = urllib.parse.parse_qs(url.query)
-        if path != "/_stats":
+        tid = hget(headers, "x-test-id")
+        if path == "/healthz":
+            with self.lock:
+                self.health_checks += 1
+            request_no = 0
+        elif path != "/_stats":
             with self.lock:
                 self.requests += 1
                 request_no = self.requests
+                if tid is not None:
+                    self.ids_received.append(tid)
+                    self.ids.append(tid)
+            if self.delay_ms:
+                self._stop.wait(self.delay_ms / 1000.0)
         else:
             request_no = 0
 
@@ -342,6 +473,16 @@ class AppUpstream:
 
         if path == "/_stats":
             self._send(conn, 200, extra, json.dumps(self.stats()).encode(), head_only)
+        elif path == "/healthz":
+            code = self.health_status
+            self._send(conn, code, extra, b"health %d\n" % code, head_only)
+        elif path == "/cache" or path.endswith("/cache"):
+            cc = query.get("cc", [None])[0]
+            hs = [("Date", email.utils.formatdate(usegmt=True)), ("Content-Type", "text/plain")]
+            if cc is not None:
+                hs.append(("Cache-Control", cc))
+            self._send(conn, 200, extra + hs, b"the copy of " + target.encode("latin-1") + b"\n",
+                       head_only)
         elif path.startswith("/status/"):
             code = int(path[len("/status/"):])
             if code in (204, 304) or code < 200:
@@ -410,6 +551,12 @@ def recv_head():
     return ("recv_head",)
 
 
+def recv_request():
+    """The request head and then its Content-Length body (read whole, so
+    that a close() after it ends with FIN, not RST)."""
+    return ("recv_request",)
+
+
 def send(data):
     return ("send", bytes(data))
 
@@ -430,9 +577,11 @@ class RawUpstream:
     """Runs a script of steps on each accepted connection. With several
     scripts, connection i runs scripts[i], the last one repeating.
 
-    Steps: recv_head(), send(b"..."), sleep(s), close(), rst(). A script
-    that ends without close() or rst() closes normally. Attributes:
-    connections (accepted), heads (raw request heads received)."""
+    Steps: recv_head(), recv_request(), send(b"..."), sleep(s), close(),
+    rst(). A script that ends without close() or rst() closes normally.
+    Attributes: connections (accepted), heads (raw request heads received;
+    None for a connection closed before one), bodies (the bodies read by
+    recv_request)."""
 
     def __init__(self, *scripts):
         assert scripts, "at least one script"
@@ -447,6 +596,7 @@ class RawUpstream:
         self.lock = threading.Lock()
         self.connections = 0
         self.heads = []
+        self.bodies = []
         self._stop = threading.Event()
         self._conns = set()
         self._threads = []
@@ -485,6 +635,20 @@ class RawUpstream:
                         self.heads.append(raw)
                     if raw is None:
                         break
+                elif op == "recv_request":
+                    raw = rd.head()
+                    if raw is None:
+                        with self.lock:
+                            self.heads.append(None)
+                        break
+                    _, headers = parse_head(raw)
+                    body = bytearray()
+                    cl = hget(headers, "content-length")
+                    if cl is not None:
+                        rd.exactly(int(cl), body.extend)
+                    with self.lock:
+                        self.heads.append(raw)
+                        self.bodies.append(bytes(body))
                 elif op == "send":
                     conn.sendall(step[1])
                 elif op == "sleep":
@@ -500,7 +664,7 @@ class RawUpstream:
                     break
                 else:
                     raise ValueError("unknown step %r" % (step,))
-        except (EOFError, OSError):
+        except (EOFError, OSError, BadRequest):
             pass
         finally:
             with self.lock:

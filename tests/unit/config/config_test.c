@@ -100,6 +100,43 @@ Test(config, full_file_lands_in_struct)
 	cr_assert_eq(C->trusted[2].prefix, 32);
 }
 
+/* Issue 4's defaults, the same from a file and from `telltale proxy`. */
+static void assert_shield_defaults(const struct tt_cfg_upstream *u)
+{
+	cr_assert_eq(u->balance, TT_CFG_BALANCE_ROUND_ROBIN);
+	cr_assert_eq(u->slow_start_ms, 10000);
+	cr_assert_eq(u->max_connections, 0);
+	cr_assert_eq(u->max_pending, 100);
+	cr_assert_eq(u->queue_timeout_ms, 1000);
+	cr_assert_eq(u->retry.attempts, 2);
+	cr_assert_eq(u->retry.budget_percent, 20);
+	cr_assert_eq(u->retry.min_retries, 3);
+	cr_assert_eq(u->retry.backoff_ms, 25);
+	cr_assert_eq(u->retry.backoff_max_ms, 250);
+	cr_assert_eq(u->retry.body_bytes, 65536);
+	cr_assert_eq(u->passive.consecutive_failures, 5);
+	cr_assert_eq(u->passive.failure_percent, 50);
+	cr_assert_eq(u->passive.min_requests, 20);
+	cr_assert_eq(u->passive.window_ms, 10000);
+	cr_assert_eq(u->passive.eject_ms, 10000);
+	cr_assert_eq(u->passive.max_eject_ms, 300000);
+	cr_assert_eq(u->passive.max_ejected_percent, 50);
+	cr_assert_eq(u->passive.panic_percent, 50);
+	cr_assert_null(u->active.path);
+	cr_assert_null(u->active.host);
+	cr_assert_eq(u->active.interval_ms, 5000);
+	cr_assert_eq(u->active.timeout_ms, 2000);
+	cr_assert_eq(u->active.expect_min, 200);
+	cr_assert_eq(u->active.expect_max, 399);
+	cr_assert_eq(u->active.healthy_threshold, 2);
+	cr_assert_eq(u->active.unhealthy_threshold, 3);
+	cr_assert_eq(u->breaker.failure_percent, 50);
+	cr_assert_eq(u->breaker.min_requests, 20);
+	cr_assert_eq(u->breaker.window_ms, 10000);
+	cr_assert_eq(u->breaker.open_ms, 5000);
+	cr_assert_eq(u->breaker.half_open_requests, 3);
+}
+
 Test(config, defaults_from_minimal_file)
 {
 	cr_assert_eq(load(BASE), 0, "%s", printed());
@@ -128,12 +165,18 @@ Test(config, defaults_from_minimal_file)
 	cr_assert_eq(C->limits.head_bytes, 16384);
 	cr_assert_eq(C->limits.header_count, 100);
 	cr_assert_eq(C->limits.body_bytes, 0);
+	cr_assert_eq(C->limits.max_connections, 10000);
+	cr_assert_eq(C->stale.max_bytes, 0);
+	cr_assert_eq(C->stale.max_object_bytes, 1048576);
+	assert_shield_defaults(&C->upstreams[0]);
 	cr_assert_eq(C->ntrusted, 2);
 	/* One upstream and no routes: one route "/" to it. */
 	cr_assert_eq(C->nroutes, 1);
 	cr_assert_null(C->routes[0].host);
 	cr_assert_str_eq(C->routes[0].path_prefix, "/");
 	cr_assert_eq(C->routes[0].upstream, &C->upstreams[0]);
+	cr_assert_eq(C->routes[0].stale_if_error_ms, 0);
+	cr_assert_eq(C->routes[0].always_online, 0);
 }
 
 Test(config, print_format)
@@ -143,7 +186,7 @@ Test(config, print_format)
 	                 "t.yaml:5:1: error: unknown key 'listn' at the top level\n"
 	                 "  hint: did you mean 'listen'? valid keys: workers, "
 	                 "access_log, name, listen, upstreams, routes, timeouts, "
-	                 "limits, trusted_networks, error_detail_networks, error_page\n");
+	                 "limits, trusted_networks, error_detail_networks, error_page, stale\n");
 }
 
 Test(config, refcount_frees_on_last_unref)
@@ -178,6 +221,12 @@ Test(config, builder_one_upstream_gets_default_route)
 	cr_assert_eq(C->upstreams[0].nservers, 2);
 	cr_assert_eq(C->upstreams[0].servers[1].weight, 1);
 	cr_assert_eq(C->upstreams[0].keepalive_idle_timeout_ms, 4000);
+	assert_shield_defaults(&C->upstreams[0]);
+	cr_assert_eq(C->limits.max_connections, 10000);
+	cr_assert_eq(C->stale.max_bytes, 0);
+	cr_assert_eq(C->stale.max_object_bytes, 1048576);
+	cr_assert_eq(C->routes[0].stale_if_error_ms, 0);
+	cr_assert_eq(C->routes[0].always_online, 0);
 }
 
 Test(config, builder_reports_without_position)

@@ -463,3 +463,81 @@ Test(load, load_file_and_missing_file)
 	cr_assert_eq(tt_cfg_load_file("/tmp", &C, &D), 1);
 	cr_assert(strstr(D.items[0].message, "Is a directory"));
 }
+
+Test(load, limits_max_connections)
+{
+	cr_assert_eq(load(BASE "limits: {max_connections: 0}\n"), 0, "%s", printed());
+	cr_assert_eq(C->limits.max_connections, 0);
+	cr_assert_eq(load(BASE "limits:\n  max_connections: 20000\n"), 0, "%s", printed());
+	cr_assert_eq(C->limits.max_connections, 20000);
+	cr_assert_eq(load(BASE "limits:\n  max_connections: 10000001\n"), 1);
+	expect_hint(6, 20, "limits.max_connections: 10000001 is out of range",
+	            "an integer from 0 (no limit) to 10000000");
+	cr_assert_eq(load(BASE "limits:\n  max_connections: 1e4\n"), 1);
+	expect_diag(6, 20, "limits.max_connections: '1e4' is not a whole number");
+}
+
+Test(load, stale_store_sizes)
+{
+	cr_assert_eq(load(BASE "stale:\n  max_bytes: 64m\n  max_object_bytes: 512k\n"), 0, "%s",
+	             printed());
+	cr_assert_eq(C->stale.max_bytes, 64ULL << 20);
+	cr_assert_eq(C->stale.max_object_bytes, 512 << 10);
+	/* Off: the object size is not compared with a store that does not exist. */
+	cr_assert_eq(load(BASE "stale: {max_bytes: 0, max_object_bytes: 2g}\n"), 0, "%s",
+	             printed());
+	cr_assert_eq(C->stale.max_bytes, 0);
+	cr_assert_eq(load(BASE "stale: {max_bytes: 1m}\n"), 0, "%s", printed());
+	cr_assert_eq(load(BASE "stale:\n  max_bytes: lots\n  max_object_bytes: 0\n"), 2, "%s",
+	             printed());
+	expect_hint(6, 14, "stale.max_bytes: 'lots' is not a size", "16k, 16kb");
+	expect_hint(7, 21, "stale.max_object_bytes: 0 is out of range", "greater than 0");
+	cr_assert_eq(load(BASE "stale: {max_byte: 1m}\n"), 1);
+	expect_hint(5, 9, "unknown key 'max_byte' in 'stale'",
+	            "did you mean 'max_bytes'? valid keys: max_bytes, max_object_bytes");
+	cr_assert_eq(load(BASE "stale: 64m\n"), 1);
+	expect_hint(5, 8, "'stale' must be a mapping, found a scalar", "max_object_bytes: 1m");
+}
+
+Test(load, stale_object_larger_than_store_is_reported_at_the_later_key)
+{
+	cr_assert_eq(load(BASE "stale:\n  max_bytes: 1m\n  max_object_bytes: 2m\n"), 1);
+	expect_hint(7, 21, "stale.max_object_bytes: '2m' must be at most max_bytes (1m)",
+	            "raise max_bytes or lower max_object_bytes");
+	cr_assert_eq(load(BASE "stale:\n  max_object_bytes: 2m\n  max_bytes: 1m\n"), 1);
+	expect_diag(7, 14, "stale.max_bytes: '1m' must be at least max_object_bytes (2m)");
+	cr_assert_eq(load(BASE "stale: {max_bytes: 512k}\n"), 1);
+	expect_diag(5, 20,
+	            "stale.max_bytes: '512k' must be at least max_object_bytes (1m, the default)");
+	cr_assert_eq(D.n, 1, "%s", printed());
+}
+
+Test(load, route_stale_if_error_and_always_online)
+{
+	cr_assert_eq(load(BASE "routes:\n"
+	                       "  - path: /\n"
+	                       "    upstream: app\n"
+	                       "    stale_if_error: 60s\n"
+	                       "    always_online: true\n"
+	                       "  - {path: /api, upstream: app, always_online: false}\n"
+	                       "  - {path: /x, upstream: app}\n"),
+	             0, "%s", printed());
+	cr_assert_eq(C->routes[0].stale_if_error_ms, 60000);
+	cr_assert_eq(C->routes[0].always_online, 1);
+	cr_assert_eq(C->routes[1].stale_if_error_ms, 0);
+	cr_assert_eq(C->routes[1].always_online, 0);
+	cr_assert_eq(C->routes[2].always_online, 0);
+	cr_assert_eq(load(BASE "routes:\n"
+	                       "  - path: /\n"
+	                       "    upstream: app\n"
+	                       "    stale_if_error: 60\n"
+	                       "    always_online: yes\n"),
+	             2, "%s", printed());
+	expect_hint(8, 21, "route 1.stale_if_error: '60' has no unit", "'60s' for seconds");
+	expect_hint(9, 20, "route 1.always_online: 'yes' is not true or false",
+	            "yes, no, on and off are not accepted");
+	cr_assert_eq(load(BASE "routes: [{path: /, upstream: app, always_online: 1}]\n"), 1);
+	expect_diag(5, 50, "route 1.always_online: '1' is not true or false");
+	cr_assert_eq(load(BASE "routes: [{path: /, upstream: app, stale_if_error: 25h}]\n"), 1);
+	expect_diag(5, 51, "route 1.stale_if_error: '25h' is longer than 24h");
+}

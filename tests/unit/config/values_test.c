@@ -281,3 +281,89 @@ Test(values, edit_distance_and_suggestions)
 	cr_assert_str_eq(tt_val_closest("ap", names, 2), "app");
 	cr_assert_null(tt_val_closest("web", names, 2));
 }
+
+static uint32_t pct(const char *s)
+{
+	uint32_t p = 777;
+	cr_assert_eq(tt_val_percent(s, &p), TT_VAL_OK, "percent '%s' rejected", s);
+	cr_assert_eq(tt_cfg_parse_percent(s, &p), 0);
+	return p;
+}
+
+Test(values, percent_with_and_without_sign)
+{
+	cr_assert_eq(pct("0%"), 0);
+	cr_assert_eq(pct("0"), 0);
+	cr_assert_eq(pct("20%"), 20);
+	cr_assert_eq(pct("20"), 20);
+	cr_assert_eq(pct("50%"), 50);
+	cr_assert_eq(pct("100%"), 100);
+	cr_assert_eq(pct("100"), 100);
+}
+
+Test(values, percent_bad_forms_say_why)
+{
+	uint32_t p = 777;
+	cr_assert_eq(tt_val_percent("101%", &p), TT_VAL_RANGE);
+	cr_assert_eq(tt_val_percent("1000", &p), TT_VAL_RANGE);
+	cr_assert_eq(tt_val_percent("99999999999999999999%", &p), TT_VAL_RANGE);
+	cr_assert_eq(tt_val_percent("020%", &p), TT_VAL_LEADING_ZERO);
+	cr_assert_eq(tt_val_percent("00", &p), TT_VAL_LEADING_ZERO);
+	const char *bad[] = {"",     "%",    "20%%", "-5%",    "+5%",  "20.5%",
+	                     "0.5",  " 20%", "20 %", "20% ",   "20%x", "x20",
+	                     "0x10", "%20",  "20p",  "twenty", "1e2"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(tt_val_percent(bad[i], &p), TT_VAL_SYNTAX, "'%s'", bad[i]);
+		cr_assert_eq(tt_cfg_parse_percent(bad[i], &p), -1);
+	}
+	cr_assert_eq(tt_cfg_parse_percent(NULL, &p), -1);
+	cr_assert_eq(p, 777, "output touched on error");
+}
+
+Test(values, status_single_and_range)
+{
+	uint32_t lo = 0, hi = 0;
+	cr_assert_eq(tt_val_status_range("200", &lo, &hi), TT_VAL_OK);
+	cr_assert_eq(lo, 200);
+	cr_assert_eq(hi, 200);
+	cr_assert_eq(tt_val_status_range("200-399", &lo, &hi), TT_VAL_OK);
+	cr_assert_eq(lo, 200);
+	cr_assert_eq(hi, 399);
+	cr_assert_eq(tt_val_status_range("100-599", &lo, &hi), TT_VAL_OK);
+	cr_assert_eq(lo, 100);
+	cr_assert_eq(hi, 599);
+	cr_assert_eq(tt_val_status_range("204-204", &lo, &hi), TT_VAL_OK);
+	cr_assert_eq(lo, 204);
+}
+
+Test(values, status_bad_forms_say_why)
+{
+	uint32_t lo = 7, hi = 7;
+	cr_assert_eq(tt_val_status_range("99", &lo, &hi), TT_VAL_RANGE);
+	cr_assert_eq(tt_val_status_range("600", &lo, &hi), TT_VAL_RANGE);
+	cr_assert_eq(tt_val_status_range("200-600", &lo, &hi), TT_VAL_RANGE);
+	cr_assert_eq(tt_val_status_range("0-200", &lo, &hi), TT_VAL_RANGE);
+	cr_assert_eq(tt_val_status_range("399-200", &lo, &hi), TT_VAL_ORDER);
+	cr_assert_eq(tt_val_status_range("0200", &lo, &hi), TT_VAL_LEADING_ZERO);
+	const char *bad[] = {"",     "2xx",      "200-",    "-200", "200 - 399", "200-399-500",
+	                     "200,", "200..399", "200-3xx", " 200", "200 ",      "abc"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(tt_val_status_range(bad[i], &lo, &hi), TT_VAL_SYNTAX, "'%s'", bad[i]);
+	cr_assert_eq(lo, 7, "output touched on error");
+	cr_assert_eq(hi, 7);
+}
+
+Test(values, bool_true_and_false_only)
+{
+	int b = 7;
+	cr_assert_eq(tt_val_bool("true", &b), TT_VAL_OK);
+	cr_assert_eq(b, 1);
+	cr_assert_eq(tt_val_bool("false", &b), TT_VAL_OK);
+	cr_assert_eq(b, 0);
+	const char *bad[] = {"",  "yes",  "no",    "on", "off", "y",
+	                     "n", "True", "FALSE", "1",  "0",   "true "};
+	b = 7;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(tt_val_bool(bad[i], &b), TT_VAL_SYNTAX, "'%s'", bad[i]);
+	cr_assert_eq(b, 7, "output touched on error");
+}

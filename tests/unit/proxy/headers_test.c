@@ -183,13 +183,13 @@ Test(headers, result_that_does_not_fit_fails_whole)
 	struct tt_h1_head h = parse_req("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
 	struct tt_hdr_request_ctx c = ctx_for(&h, 1);
 	cr_assert_eq(tt_hdr_upstream_request(out, 20, &h, &c, h.framing, 0), -1);
-	cr_assert_eq(tt_hdr_local_response(out, 10, 502, "text/plain", 1, "id", "", 0), -1);
+	cr_assert_eq(tt_hdr_local_response(out, 10, 502, "text/plain", 1, "id", "", 0, 0), -1);
 }
 
 Test(headers, local_response_head_carries_proxy_status_and_framing)
 {
 	ssize_t n = tt_hdr_local_response(out, sizeof(out), 502, "text/html; charset=utf-8", 1234,
-	                                  "id", "edge; error=connection_refused", 0);
+	                                  "id", "edge; error=connection_refused", 0, 0);
 	out[n] = 0;
 	cr_assert(strstr(out, "HTTP/1.1 502 Bad Gateway\r\n") == out);
 	cr_assert(strstr(out, "Content-Type: text/html; charset=utf-8\r\n"));
@@ -217,4 +217,14 @@ Test(headers, forwarded_response_appends_proxy_status_after_upstream_members)
 	char *inner = strstr(out, "Proxy-Status: inner; received-status=200\r\n");
 	char *ours = strstr(out, "Proxy-Status: edge; received-status=200\r\n");
 	cr_assert(inner && ours && inner < ours, "%s", out);
+}
+
+Test(headers, overload_response_says_when_to_come_back)
+{
+	ssize_t n = tt_hdr_local_response(out, sizeof(out), 503, "text/plain", 0, "id",
+	                                  "edge; error=connection_limit_reached", 1, 1);
+	out[n] = 0;
+	cr_assert(strstr(out, "HTTP/1.1 503 Service Unavailable\r\n") == out);
+	cr_assert(strstr(out, "Retry-After: 1\r\n"), "%s", out);
+	cr_assert_null(strstr(out, "Connection: close"));
 }

@@ -1,0 +1,62 @@
+/*
+ * Doctor's network I/O: name lookup, TCP connect, one HTTP exchange and
+ * the idle-connection watch, on blocking-free sockets with poll() and the
+ * config's timeouts. Thin shells: what bytes and silences mean is decided
+ * by the reader (reader.h) and fault/classify.h, as in the proxy.
+ *
+ * Invariant: every wait is bounded, by a configured timeout or, where the
+ * proxy would wait without limit, by TT_DOC_GIVE_UP_MS.
+ */
+#ifndef TT_DOCTOR_PROBE_H
+#define TT_DOCTOR_PROBE_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config/config.h"
+#include "doctor/reader.h"
+#include "fault/fault.h"
+
+/* The longest doctor waits where telltale would wait forever (a timeout
+ * set to 0). */
+#define TT_DOC_GIVE_UP_MS 120000
+
+#define TT_DOC_ADDRS_MAX 16
+
+struct tt_doc_addrs {
+	size_t n;
+	struct sockaddr_storage ss[TT_DOC_ADDRS_MAX];
+	socklen_t len[TT_DOC_ADDRS_MAX];
+};
+
+/* Every address of host (getaddrinfo, stream sockets, duplicates dropped,
+ * at most TT_DOC_ADDRS_MAX) with port set. Returns 0 or the EAI_* code. */
+int tt_doc_resolve(const char *host, uint16_t port, struct tt_doc_addrs *out);
+
+/* Milliseconds between two uv_hrtime() values. */
+double tt_doc_ms(uint64_t from_ns, uint64_t to_ns);
+
+/*
+ * Connect to sa within timeouts.upstream_connect (and what is left of
+ * timeouts.total since t_start_ns). Returns a non-blocking socket, or -1
+ * with f holding the fault (connection_refused, connection_timeout, ...)
+ * and its details.
+ */
+int tt_doc_connect(const struct sockaddr *sa, socklen_t len, const struct tt_cfg_timeouts *to,
+                   uint64_t t_start_ns, struct tt_fault *f);
+
+/*
+ * Write req[0..len) on fd and read the response into r (initialised here
+ * from cfg; the caller finishes it with tt_doc_reader_fini). Returns the
+ * final phase: DONE, FAILED (r->fault), or HEAD/BODY when doctor gave up
+ * after TT_DOC_GIVE_UP_MS where telltale would have no timeout.
+ */
+enum tt_doc_phase tt_doc_exchange(int fd, const char *req, size_t len, const struct tt_config *cfg,
+                                  uint64_t t_start_ns, struct tt_doc_reader *r);
+
+/* After a complete response on a keep-alive connection: wait up to wait_ms
+ * for the upstream to close it. Returns the milliseconds after which it
+ * closed (or reset), -1 when it stayed open, -2 when it sent bytes. */
+double tt_doc_idle_close(int fd, uint64_t wait_ms);
+
+#endif

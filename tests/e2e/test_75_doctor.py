@@ -1,0 +1,220 @@
+"""`telltale doctor` (issue 6, items 1, 2 and 4): run against each scripted
+faulty upstream of the fault stories (test_45), doctor must reach the same
+fault type as the proxy does for that upstream; a healthy upstream passes
+every step; an upstream that closes idle connections sooner than telltale's
+keepalive.idle_timeout gets the keep-alive race warning; the text output
+marks steps with a check or a cross and carries no colour off a terminal.
+
+Doctor's --json output is parsed here; docs/doctor.md describes it."""
+
+import json
+import os
+import re
+
+import pytest
+
+from conftest import run_cli, to_yaml
+from httpc import ResponseError, build_request
+from stories import closed_port_addr, config, our_member
+from test_45_fault_stories import RAW_CASES, syn_blackhole
+from upstreams import close, recv_head, send, sleep
+
+STEP_NAMES = ["config", "dns", "connect", "tls", "http", "body", "keepalive", "timeouts"]
+STATUSES = {"pass", "fail", "skip", "warn"}
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+# Faults the proxy meets after it forwarded the head (it cuts the
+# downstream instead of answering): the proxy's type is read from its log.
+CUT_CASES = {
+    "body-shorter-than-its-length": (
+        [recv_head(), send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"),
+         sleep(0.3), close()], {}),
+    "bad-chunk-size-in-a-later-packet": (
+        [recv_head(), send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
+         sleep(0.3), send(b"zz\r\n"), sleep(1), close()], {}),
+}
+CASES = dict({name: (c[0], c[1]) for name, c in RAW_CASES.items()}, **CUT_CASES)
+
+
+def doctor(args, timeout=40, keepalive=False):
+    """Run `telltale doctor --json ARGS`; returns (CompletedProcess, document)."""
+    argv = ["doctor", "--json"] + ([] if keepalive else ["--no-keepalive-check"]) + list(args)
+    p = run_cli(argv, timeout=timeout)
+    assert p.returncode in (0, 1), "doctor exited %s\nstdout:\n%s\nstderr:\n%s" % (
+        p.returncode, p.stdout, p.stderr)
+    assert "AddressSanitizer" not in p.stderr and "runtime error:" not in p.stderr, p.stderr
+    try:
+        doc = json.loads(p.stdout)
+    except ValueError:
+        pytest.fail("doctor --json printed no JSON document:\n%s\nstderr:\n%s"
+                    % (p.stdout, p.stderr), pytrace=False)
+    check_shape(doc)
+    assert (p.returncode == 1) == any(s["status"] == "fail" for s in doc["steps"]), (
+        p.returncode, doc)
+    assert doc["ok"] == (p.returncode == 0), doc
+    return p, doc
+
+
+def check_shape(doc):
+    assert set(doc) >= {"url", "upstream", "steps", "verdict"}, doc
+    for s in doc["steps"]:
+        assert set(s) >= {"n", "name", "status", "ms", "seen"}, s
+        assert s["status"] in STATUSES, s
+        assert STEP_NAMES[s["n"] - 1] == s["name"], s
+        assert s["ms"] is None or s["ms"] >= 0, s
+    v = doc["verdict"]
+    assert set(v) >= {"fault", "type", "status", "title", "explanation", "operator_steps"}, v
+    if v["fault"] is not None:
+        assert v["type"] and v["title"] and v["explanation"], v
+        assert len(v["operator_steps"]) >= 3, v
+
+
+def steps_by_name(doc):
+    out = {}
+    for s in doc["steps"]:
+        out.setdefault(s["name"], s)
+    return out
+
+
+def proxy_fault_type(tt):
+    """The fault type the proxy reached for one GET: Proxy-Status's error
+    when it answered with its own error, else (a cut response) its log."""
+    with tt.conn(timeout=15) as c:
+        c.send(build_request("GET", "/story"))
+        try:
+            r = c.read_response(allow_incomplete=True, timeout=15)
+        except ResponseError:
+            r = None
+    line = tt.log_line(timeout=5)
+    if r is not None and r.status >= 500:
+        ps_type = str(our_member(r)["error"])
+        assert ps_type == line["fault_type"], (ps_type, line)
+        return ps_type
+    return line["fault_type"]
+
+
+def write_config(tmp_path, cfg, name="doctor.yaml"):
+    full = {"workers": 1, "access_log": "stdout", "listen": ["127.0.0.1:1"]}
+    full.update(cfg)
+    path = tmp_path / name
+    path.write_text(to_yaml(full) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_doctor_reaches_the_proxys_fault(telltale, raw_upstream, tmp_path, case):
+    script, extra = CASES[case]
+    up = raw_upstream(script)
+    tt = telltale(config(up, **extra))
+    want = proxy_fault_type(tt)
+    assert want, "the proxy reached no fault for %s" % case
+    url = "http://%s/story" % up.addr
+    # Timeouts of the story need the same config; the others run without
+    # one, on telltale's defaults.
+    args = ["-c", write_config(tmp_path, config(up, **extra)), url] if extra else [url]
+    p, doc = doctor(args)
+    assert p.returncode == 1, doc
+    v = doc["verdict"]
+    assert v["type"] == want, "doctor says %r, the proxy %r: %s" % (v["type"], want, doc)
+    assert v["server"] == up.addr, v
+    assert v["details"], v
+    failed = [s for s in doc["steps"] if s["status"] == "fail"]
+    assert len(failed) == 1 and failed[0]["name"] in ("http", "body"), doc["steps"]
+    assert want in failed[0]["seen"], failed[0]
+
+
+def test_doctor_refused_like_the_proxy(telltale):
+    dead = closed_port_addr()
+    tt = telltale(config(dead))
+    want = proxy_fault_type(tt)
+    p, doc = doctor(["http://%s/" % dead])
+    assert doc["verdict"]["type"] == want == "connection_refused", doc
+    st = steps_by_name(doc)
+    assert st["connect"]["status"] == "fail", st
+    assert st["http"]["status"] == "skip" and st["body"]["status"] == "skip", st
+
+
+def test_doctor_connect_timeout_like_the_proxy(telltale, tmp_path):
+    with syn_blackhole() as hole:
+        if hole is None:
+            pytest.skip("no loopback address makes a connect time out here")
+        extra = {"timeouts": {"upstream_connect": "500ms"}}
+        tt = telltale(config(hole, **extra))
+        want = proxy_fault_type(tt)
+        p, doc = doctor(["-c", write_config(tmp_path, config(hole, **extra)),
+                         "http://%s/" % hole])
+        assert doc["verdict"]["type"] == want == "connection_timeout", doc
+
+
+def test_doctor_healthy_upstream_passes(app, tmp_path):
+    cfg = config(app, upstreams={"app": {"servers": [app.addr],
+                                         "keepalive": {"idle_timeout": "300ms"}}})
+    p, doc = doctor(["-c", write_config(tmp_path, cfg), "http://example.test/echo"],
+                    keepalive=True)
+    assert p.returncode == 0, doc
+    st = steps_by_name(doc)
+    assert [s["name"] for s in doc["steps"]] == STEP_NAMES, doc["steps"]
+    for name in ("config", "dns", "connect", "http", "body", "keepalive", "timeouts"):
+        assert st[name]["status"] == "pass", st[name]
+    assert st["tls"]["status"] == "skip" and "plain http" in st["tls"]["seen"], st["tls"]
+    assert "200" in st["http"]["seen"], st["http"]
+    assert doc["verdict"]["fault"] is None and doc["verdict"]["type"] is None, doc["verdict"]
+    assert doc["upstream"] == "app", doc
+    head = app.wait_heads(1)[0]
+    assert ("User-Agent", "telltale-doctor") in head["headers"], head
+    assert head["target"] == "/echo", head
+
+
+def test_doctor_warns_of_the_keepalive_race(raw_upstream, tmp_path):
+    body = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    up = raw_upstream([recv_head(), send(body), sleep(0.2), close()])
+    cfg = config(up, upstreams={"app": {"servers": [up.addr],
+                                        "keepalive": {"idle_timeout": "4s"}}})
+    p, doc = doctor(["-c", write_config(tmp_path, cfg), "http://%s/" % up.addr],
+                    keepalive=True)
+    assert p.returncode == 0, doc
+    ka = steps_by_name(doc)["keepalive"]
+    assert ka["status"] == "warn", ka
+    assert "keep-alive race" in ka["seen"] and "idle_timeout" in ka["seen"], ka
+    assert ka["ms"] is not None and 100 <= ka["ms"] <= 2000, ka
+    assert doc["verdict"]["fault"] is None, doc["verdict"]
+
+
+def test_doctor_text_output_marks_steps_without_colour(app, raw_upstream):
+    ok = run_cli(["doctor", "--no-keepalive-check", "http://%s/" % app.addr], timeout=30)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "\u2713" in ok.stdout and "\u2717" not in ok.stdout, ok.stdout
+    up = raw_upstream([recv_head(), send(b"GARBAGE\r\n\r\n"), close()])
+    bad = run_cli(["doctor", "--no-keepalive-check", "http://%s/" % up.addr], timeout=30)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "\u2717" in bad.stdout and "http_protocol_error" in bad.stdout, bad.stdout
+    assert "What the operator can do" in bad.stdout and "  1. " in bad.stdout, bad.stdout
+    for out in (ok.stdout, bad.stdout):
+        assert not ANSI.search(out), "colour codes off a terminal: %r" % out
+
+
+@pytest.mark.parametrize("args", [[], ["http://a/", "--upstream", "x"], ["ftp://a/"],
+                                  ["--bogus", "http://a/"], ["http://a/", "http://b/"]],
+                         ids=["nothing", "both", "scheme", "option", "two-urls"])
+def test_doctor_usage_errors_exit_2(args):
+    p = run_cli(["doctor"] + args, timeout=10)
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    assert "usage: telltale doctor" in p.stderr, p.stderr
+
+
+def test_doctor_no_route_is_destination_not_found(app, tmp_path):
+    cfg = config(app, routes=[{"host": "elsewhere.test", "path": "/", "upstream": "app"}])
+    p, doc = doctor(["-c", write_config(tmp_path, cfg), "http://other.test/"])
+    assert doc["verdict"]["type"] == "destination_not_found", doc
+    assert steps_by_name(doc)["config"]["status"] == "fail", doc
+    assert app.stats()["connections"] == 0
+
+
+def test_doctor_upstream_flag_probes_every_server(app, app2, tmp_path):
+    cfg = {"upstreams": {"app": {"servers": [app.addr, app2.addr]}}}
+    p, doc = doctor(["-c", write_config(tmp_path, cfg), "--upstream", "app", "--path", "/echo"])
+    assert p.returncode == 0, doc
+    servers = {s["server"] for s in doc["steps"] if s["name"] == "http"}
+    assert servers == {app.addr, app2.addr}, doc["steps"]
+    unknown = run_cli(["doctor", "-c", write_config(tmp_path, cfg), "--upstream", "nope"])
+    assert unknown.returncode == 2 and "app" in unknown.stderr, unknown.stderr
