@@ -17,6 +17,7 @@
 #include "net/addr.h"
 #include "proxy/exchange.h"
 #include "respond/proxy_status.h"
+#include "respond/stale.h"
 #include "upstream/balancer.h"
 #include "upstream/health.h"
 #include "upstream/pool.h"
@@ -155,6 +156,12 @@ static void worker_init(struct tt_worker *w, unsigned id, struct server *s)
 	w->limits.max_field_bytes = head / 2;
 	w->limits.max_fields = cfg->limits.header_count;
 	w->fields = calloc(cfg->limits.header_count, sizeof(*w->fields));
+	w->req_fields = calloc(cfg->limits.header_count, sizeof(*w->req_fields));
+	if (!w->req_fields)
+		abort();
+	/* Per worker, so a hot path never takes a lock: the configured
+	 * size is each worker's. */
+	w->stale = tt_stale_new(cfg->stale.max_bytes, cfg->stale.max_object_bytes);
 	w->nups = cfg->nupstreams;
 	w->ups = calloc(w->nups ? w->nups : 1, sizeof(*w->ups));
 	w->nlisteners = cfg->nlisteners;
@@ -207,6 +214,8 @@ static void worker_fini(struct tt_worker *w)
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&w->loop) != 0)
 		fprintf(stderr, "telltale: worker %u: handles left open at exit\n", w->id);
+	tt_stale_free(&w->stale);
+	free(w->req_fields);
 	free(w->lb);
 	free(w->lb_usable);
 	free(w->lb_factor);

@@ -31,6 +31,7 @@
 
 struct tt_conn;
 struct tt_exchange;
+struct tt_stale_store;
 
 /* Kinds of downstream timeouts; each has one FIFO list per worker, sorted
  * by deadline because every entry of a kind has the same duration. */
@@ -58,7 +59,9 @@ struct tt_worker {
 	size_t nlisteners;
 
 	struct tt_bufpool bufs;
-	struct tt_h1_field *fields; /* scratch for one parse: limits.header_count */
+	struct tt_h1_field *fields;     /* scratch for one parse: limits.header_count */
+	struct tt_h1_field *req_fields; /* scratch to parse a kept request head again */
+	struct tt_stale_store *stale;   /* stale-if-error copies; NULL when off */
 	struct tt_h1_limits limits;
 	struct tt_upstream_rt *ups; /* one per config upstream group */
 	struct tt_lb_server *lb;    /* scratch for one pick: the largest group's size */

@@ -15,12 +15,29 @@
 #include "upstream/balancer.h"
 #include "upstream/health.h"
 #include "upstream/retry.h"
+#include "respond/stale.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+uint64_t tt_ex_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int tt_ex_reparse_request(struct tt_exchange *ex, struct tt_h1_head *req)
+{
+	struct tt_conn *c = ex->c;
+	struct tt_worker *w = c->w;
+	memset(req, 0, sizeof(*req));
+	req->fields = w->req_fields;
+	return tt_h1_parse_request(c->in.data, c->head_len, &w->limits, req) > 0 ? 0 : -1;
+}
 
 double tt_ex_ms_since(uint64_t t_ns)
 {
@@ -117,6 +134,17 @@ void tt_ex_drop_upstream(struct tt_exchange *ex)
 	ex->up = NULL;
 }
 
+/* Back to the worker's free list, with what a queued write needed. */
+static void recycle(struct tt_worker *w, struct tt_exchange *ex)
+{
+	free(ex->body);
+	ex->body = NULL;
+	tt_stale_release(&ex->stale);
+	ex->magic = 0;
+	ex->next_free = w->free_exchanges;
+	w->free_exchanges = ex;
+}
+
 void tt_ex_free(struct tt_exchange *ex, int notify)
 {
 	struct tt_conn *c = ex->c;
@@ -124,6 +152,7 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 	int keep = ex->ds_keep && ex->req_done && !ex->local_pending;
 
 	uv_timer_stop(&ex->retry_timer);
+	tt_stale_abort(&ex->capture);
 	if (ex->acquired)
 		tt_ex_attempt_end(ex, 0, TT_FAULT_DOWNSTREAM_CLOSED); /* gives the slot back */
 	if (ex->ups) {
@@ -154,11 +183,7 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 		 * recycles ex. */
 		ex->orphan = 1;
 	} else {
-		free(ex->body);
-		ex->body = NULL;
-		ex->magic = 0;
-		ex->next_free = w->free_exchanges;
-		w->free_exchanges = ex;
+		recycle(w, ex);
 	}
 	c->want_read = 0;
 	if (notify)
@@ -167,14 +192,9 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 
 int tt_exchange_orphaned(struct tt_exchange *ex)
 {
-	struct tt_worker *w = ex->c->w;
 	if (!ex->orphan)
 		return 0;
-	free(ex->body);
-	ex->body = NULL;
-	ex->magic = 0;
-	ex->next_free = w->free_exchanges;
-	w->free_exchanges = ex;
+	recycle(ex->c->w, ex);
 	return 1;
 }
 
@@ -365,6 +385,7 @@ static int route(struct tt_exchange *ex, const struct tt_h1_head *req, const cha
 		tt_ex_fail(ex);
 		return -1;
 	}
+	ex->route = r;
 	ex->ups = &w->ups[r->upstream - w->cfg->upstreams];
 	ex->ups->active++;
 	ex->in_group = 1;

@@ -33,6 +33,9 @@
 
 struct tt_conn;
 struct tt_upconn;
+struct tt_stale_capture;
+struct tt_stale_entry;
+struct tt_cfg_route;
 struct tt_upstream_rt;
 struct tt_pool;
 
@@ -51,6 +54,9 @@ struct tt_exchange {
 	struct tt_pool *pool;
 	uv_write_t wreq;            /* the downstream write in flight, if any */
 	struct tt_pool_waiter wait; /* queued for a connection slot (max_connections) */
+	const struct tt_cfg_route *route;
+	struct tt_stale_capture *capture; /* the response being copied for stale-if-error */
+	struct tt_stale_entry *stale;     /* a stored copy being served (a reference) */
 
 	char *reqhead; /* pool block: request head for the upstream */
 	uint32_t reqhead_len;

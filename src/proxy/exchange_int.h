@@ -59,6 +59,14 @@ void tt_ex_attempt_end(struct tt_exchange *ex, int ok, enum tt_fault_id fault);
  * another one when the retry policy allows (then return 1), else 0. */
 int tt_ex_maybe_retry(struct tt_exchange *ex);
 
+/* Parse the kept request head (c->in[0..head_len)) again into the
+ * worker's req_fields: the stale store needs its fields after the
+ * response head took the scratch. Returns 0, -1 if it does not parse. */
+int tt_ex_reparse_request(struct tt_exchange *ex, struct tt_h1_head *req);
+
+/* Wall clock, ms since the epoch (Date and Expires are compared with it). */
+uint64_t tt_ex_wall_ms(void);
+
 /* Request side (exchange.c). */
 void tt_ex_pump_request(struct tt_exchange *ex);
 void tt_ex_attempt_start(struct tt_exchange *ex, int fresh);

@@ -15,6 +15,7 @@
 #include "respond/error_body.h"
 #include "respond/negotiate.h"
 #include "respond/proxy_status.h"
+#include "respond/stale.h"
 
 /* Room for the built-in page or an operator's template (64 KiB at most)
  * with its placeholders filled. */
@@ -98,6 +99,91 @@ void tt_ex_local_send(struct tt_exchange *ex)
 	}
 }
 
+/* Write a stored copy; the exchange is done once it is written. */
+static void send_stale(struct tt_exchange *ex, const struct tt_stale_result *res, const char *ps)
+{
+	struct tt_conn *c = ex->c;
+	struct tt_worker *w = c->w;
+	struct tt_stale_serve how = {
+	    .age_s = res->age_s,
+	    .proxy_status = ps,
+	    .request_id = ex->request_id,
+	    .proxy_name = w->cfg->name,
+	    .keep_alive = ex->ds_keep,
+	    .http10_downstream = ex->http10,
+	};
+	const char *body;
+	size_t blen;
+	uv_buf_t iov[2];
+	ssize_t hlen;
+	int n = 1, r;
+
+	if (!ex->resphead)
+		ex->resphead = tt_bufpool_get(&w->bufs);
+	hlen = tt_stale_write_head(ex->stale, &how, ex->resphead, w->bufs.block_bytes);
+	if (hlen < 12) {
+		tt_stale_release(&ex->stale);
+		tt_ex_local_send(ex);
+		return;
+	}
+	ex->status = (ex->resphead[9] - '0') * 100 + (ex->resphead[10] - '0') * 10 +
+	             (ex->resphead[11] - '0');
+	iov[0] = uv_buf_init(ex->resphead, (unsigned)hlen);
+	tt_stale_body(ex->stale, &body, &blen);
+	if (ex->method_id != TT_METHOD_HEAD && blen)
+		iov[n++] = uv_buf_init((char *)body, (unsigned)blen);
+	ex->resp_started = 1;
+	ex->resp = TT_RESP_DONE;
+	r = tt_conn_write(c, iov, n, &ex->bytes_out);
+	if (r < 0) {
+		tt_ex_free(ex, 0);
+		tt_conn_close(c);
+	} else if (r == 1) {
+		tt_ex_free(ex, 1);
+	}
+}
+
+/*
+ * The upstream failed: serve a stored copy when the stale store has one
+ * that RFC 5861 (or the route's stale_if_error, or always_online) allows.
+ * Returns 1 when it did. Only upstream-side failures and overload qualify:
+ * a bad request or a missing route is not the upstream failing.
+ */
+static int serve_stale(struct tt_exchange *ex, const struct tt_fault_info *fi)
+{
+	struct tt_worker *w = ex->c->w;
+	struct tt_stale_result res;
+	struct tt_h1_head req;
+	char details[sizeof(ex->fault.details)], ps[1024];
+	ssize_t n;
+
+	if (!w->stale || !ex->route || !fi ||
+	    (fi->side != TT_SIDE_UPSTREAM && ex->fault.id != TT_FAULT_CONNECTION_LIMIT_REACHED) ||
+	    (ex->method_id != TT_METHOD_GET && ex->method_id != TT_METHOD_HEAD) ||
+	    tt_ex_reparse_request(ex, &req) != 0)
+		return 0;
+	ex->stale = tt_stale_lookup(w->stale, &req, ex->host, ex->host_len, tt_ex_wall_ms(),
+	                            ex->route->stale_if_error_ms, ex->route->always_online, &res);
+	if (!ex->stale)
+		return 0;
+	/* The story: served stale, why, and what was observed. */
+	n = tt_stale_details(details, sizeof(details), &res, fi->token);
+	if (n > 0 && ex->fault.details[0] && (size_t)n + 4 < sizeof(details)) {
+		/* Cut what was observed to the room left (the record's size). */
+		int room = (int)(sizeof(details) - (size_t)n) - 4;
+		snprintf(details + n, sizeof(details) - (size_t)n, " (%.*s)", room,
+		         ex->fault.details);
+	}
+	if (n > 0)
+		tt_fault_details(&ex->fault, "%s", details);
+	if (tt_ps_member(ps, sizeof(ps), w->ps_name, &ex->fault, 0, ex->c->detail) < 0)
+		ps[0] = 0;
+	tt_ex_drop_upstream(ex);
+	tt_conn_pause(ex->c);
+	send_stale(ex, &res, ps);
+	return 1;
+}
+
 void tt_ex_fail(struct tt_exchange *ex)
 {
 	struct tt_conn *c = ex->c;
@@ -108,6 +194,8 @@ void tt_ex_fail(struct tt_exchange *ex)
 		return;
 	}
 	if (tt_ex_maybe_retry(ex))
+		return;
+	if (!ex->c->writing && serve_stale(ex, fi))
 		return;
 	tt_ex_drop_upstream(ex);
 	ex->local = 1;

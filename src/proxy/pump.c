@@ -38,10 +38,14 @@ static int emit(struct tt_pump *p, char *data, size_t len, uv_buf_t *iov, int *n
 		if (*niov >= TT_PUMP_MAX_IOV - 1)
 			return -1;
 		add(iov, niov, data, len);
+		if (p->tap)
+			p->tap(p->tap_arg, data, len);
 		return 0;
 	}
 	if (*chunks >= TT_PUMP_MAX_CHUNKS || *niov + 3 > TT_PUMP_MAX_IOV - 1)
 		return -1;
+	if (p->tap)
+		p->tap(p->tap_arg, data, len);
 	char *line = p->sizes[*chunks];
 	int n = snprintf(line, sizeof(p->sizes[0]), "%zx\r\n", len);
 	add(iov, niov, line, (size_t)n);

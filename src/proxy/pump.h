@@ -54,6 +54,10 @@ struct tt_pump {
 	unsigned done : 1;                  /* input body complete */
 	unsigned terminated : 1;            /* chunked terminator already emitted */
 	char sizes[TT_PUMP_MAX_CHUNKS][20]; /* chunk-size lines of this call */
+	/* Optional: sees every payload span as it is emitted (the stale
+	 * store's capture). NULL = none. Set after tt_pump_init. */
+	void (*tap)(void *arg, const char *data, size_t len);
+	void *tap_arg;
 };
 
 void tt_pump_init(struct tt_pump *p, enum tt_pump_in in, uint64_t content_length,

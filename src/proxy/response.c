@@ -16,6 +16,7 @@
 
 #include "fault/classify.h"
 #include "respond/proxy_status.h"
+#include "respond/stale.h"
 #include "upstream/balancer.h"
 
 static uint64_t ms_to_ns(uint64_t ms)
@@ -116,6 +117,33 @@ static enum tt_h1_framing downstream_framing(struct tt_exchange *ex, enum tt_h1_
 	return up;
 }
 
+static void on_tap(void *arg, const char *data, size_t len)
+{
+	struct tt_exchange *ex = arg;
+	if (tt_stale_append(ex->capture, data, len) < 0) {
+		tt_stale_abort(&ex->capture);
+		ex->resppump.tap = NULL;
+	}
+}
+
+/* Copy a response the stale store may keep (RFC 9111 storability is the
+ * store's to decide), while it streams. */
+static void capture(struct tt_exchange *ex, const struct tt_h1_head *h)
+{
+	struct tt_worker *w = ex->c->w;
+	struct tt_h1_head req;
+	if (!w->stale || (ex->method_id != TT_METHOD_GET && ex->method_id != TT_METHOD_HEAD))
+		return;
+	if (tt_ex_reparse_request(ex, &req) != 0)
+		return;
+	ex->capture =
+	    tt_stale_begin(w->stale, &req, ex->host, ex->host_len, h, tt_ex_wall_ms(), NULL);
+	if (ex->capture) {
+		ex->resppump.tap = on_tap;
+		ex->resppump.tap_arg = ex;
+	}
+}
+
 static int start_response(struct tt_exchange *ex, const struct tt_h1_head *h)
 {
 	struct tt_conn *c = ex->c;
@@ -162,6 +190,7 @@ static int start_response(struct tt_exchange *ex, const struct tt_h1_head *h)
 	n = tt_hdr_downstream_response(ex->resphead, w->bufs.block_bytes, h, &ctx);
 	if (n < 0)
 		return -1;
+	capture(ex, h);
 	ex->resp = TT_RESP_BODY;
 	ex->resphead_len = (uint32_t)n;
 	ex->resp_head_written = 0;
@@ -229,6 +258,7 @@ static int parse_response_head(struct tt_exchange *ex)
 static void response_done(struct tt_exchange *ex)
 {
 	struct tt_upconn *u = ex->up;
+	tt_stale_commit(&ex->capture);
 	if (u) {
 		uv_timer_stop(&u->timer);
 		tt_upconn_read_stop(u);

@@ -169,3 +169,28 @@ Test(pump, many_small_chunks_fill_iov_and_resume)
 	cr_assert_eq(olen, 40);
 	cr_assert_eq(used, len);
 }
+
+static char tapped[256];
+static size_t ntapped;
+
+static void tap(void *arg, const char *data, size_t len)
+{
+	cr_assert(arg == tapped);
+	memcpy(tapped + ntapped, data, len);
+	ntapped += len;
+}
+
+Test(pump, tap_sees_the_payload_without_framing)
+{
+	const char in[] = "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+	struct tt_pump p;
+	char out[64];
+	size_t olen, used;
+	ntapped = 0;
+	tt_pump_init(&p, TT_PUMP_IN_CHUNKED, 0, TT_PUMP_OUT_CHUNKED, 0);
+	p.tap = tap;
+	p.tap_arg = tapped;
+	cr_assert_eq(run(&p, in, sizeof(in) - 1, 3, out, &olen, &used, 0), TT_PUMP_OK);
+	cr_assert_eq(ntapped, 5);
+	cr_assert_eq(memcmp(tapped, "abcde", 5), 0);
+}
