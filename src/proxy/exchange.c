@@ -616,7 +616,9 @@ int tt_ex_maybe_retry(struct tt_exchange *ex)
 	    .body_replayable = !ex->has_body || !ex->head_sent,
 	    .request_sent_any = ex->head_sent,
 	    .response_started = ex->resp_started,
-	    .attempts_done = ex->fault.nattempts,
+	    /* The keep-alive race's retry on a fresh connection is not
+	     * the policy's: it does not use up retry.attempts. */
+	    .attempts_done = ex->fault.nattempts - (ex->retried ? 1 : 0),
 	    .cfg = &rt->cfg->retry,
 	    .active_requests = rt->active,
 	    .active_retries = rt->retrying - ex->retrying,
