@@ -26,6 +26,7 @@ static const char usage[] =
     "  --idle-timeout DUR         upstream silence between body bytes (default 60s)\n"
     "  --keepalive-timeout DUR    downstream idle keep-alive timeout (default 75s)\n"
     "  --access-log off|stdout|FILE  where the JSON access log goes (default stdout)\n"
+    "  --admin ADDR|off           /metrics, /healthz and /status (default 127.0.0.1:9901)\n"
     "DUR is like 250ms, 5s, 2m.\n";
 
 static int set_duration(const char *flag, const char *v, uint64_t *ms, struct tt_cfg_diags *d)
@@ -100,6 +101,8 @@ static int apply(struct tt_config *cfg, const char *flag, const char *v, char **
 		return set_duration(flag, v, &t->upstream_idle_ms, d);
 	if (strcmp(flag, "--keepalive-timeout") == 0)
 		return set_duration(flag, v, &t->downstream_keepalive_ms, d);
+	if (strcmp(flag, "--admin") == 0)
+		return tt_cfg_set_admin(cfg, v, d) ? -1 : 0;
 	if (strcmp(flag, "--access-log") == 0) {
 		set_access_log(v, cfg);
 		return 0;

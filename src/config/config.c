@@ -181,6 +181,9 @@ struct tt_config *tt_cfg_new_default(void)
 	/* The stale store is off until given a size: it costs memory per
 	 * worker, which only the operator can budget. */
 	c->stale = (struct tt_cfg_stale){.max_bytes = 0, .max_object_bytes = 1024 * 1024};
+	/* The admin listener is on by default, on loopback only (issue 7). */
+	c->admin.address = tt_cfg_strdup(TT_CFG_DEFAULT_ADMIN);
+	tt_cfg_parse_addr(TT_CFG_DEFAULT_ADMIN, &c->admin.addr, &c->admin.addr_len);
 	tt_val_cidr("127.0.0.0/8", tt_cfg_push_trusted(c));
 	tt_val_cidr("::1/128", tt_cfg_push_trusted(c));
 	tt_val_cidr("127.0.0.0/8", tt_cfg_push_detail(c));
@@ -290,6 +293,28 @@ int tt_cfg_add_listener(struct tt_config *c, const char *address, struct tt_cfg_
 	l->address = tt_cfg_strdup(address);
 	l->addr = ss;
 	l->addr_len = len;
+	return 0;
+}
+
+int tt_cfg_set_admin(struct tt_config *c, const char *address, struct tt_cfg_diags *d)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	char why[128];
+	tt_cfg_diags_set_file(d, c->path);
+	free(c->admin.address);
+	c->admin.address = NULL;
+	if (!strcmp(address, "off"))
+		return 0;
+	enum tt_val_err e = tt_val_addr(address, 1, &ss, &len, why, sizeof(why));
+	if (e) {
+		tt_cfg_value_problem(d, 0, 0, "admin", TT_CFG_V_LISTEN_ADDR, address, e, why);
+		return -1;
+	}
+	c->admin.address = tt_cfg_strdup(address);
+	c->admin.addr = ss;
+	c->admin.addr_len = len;
+	c->admin.configured = 1;
 	return 0;
 }
 
@@ -447,6 +472,58 @@ static void check_route_unique(const struct tt_config *c, struct tt_cfg_diags *d
 	}
 }
 
+/* 1 when binding both addresses would clash: same family and port, and the
+ * same address or either one the wildcard. */
+static int addr_overlap(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port &&
+		       (x->sin_addr.s_addr == y->sin_addr.s_addr || x->sin_addr.s_addr == 0 ||
+		        y->sin_addr.s_addr == 0);
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+		return x->sin6_port == y->sin6_port && (!memcmp(&x->sin6_addr, &y->sin6_addr, 16) ||
+		                                        IN6_IS_ADDR_UNSPECIFIED(&x->sin6_addr) ||
+		                                        IN6_IS_ADDR_UNSPECIFIED(&y->sin6_addr));
+	}
+	return 0;
+}
+
+/* issue 7: the admin endpoint is never on a public listener unless
+ * admin.allow_public says so; then it is served there, on the paths it
+ * owns, instead of on a socket of its own. */
+static void check_admin(struct tt_config *c, struct tt_cfg_diags *d, const struct tt_cfg_vpos *vp)
+{
+	struct tt_cfg_pos at = vp ? vp->admin : (struct tt_cfg_pos){0, 0};
+	c->admin.shared = 0;
+	if (!c->admin.address)
+		return;
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		const struct tt_cfg_listener *l = &c->listeners[i];
+		if (!addr_overlap(&c->admin.addr, &l->addr))
+			continue;
+		if (!c->admin.allow_public)
+			tt_cfg_diag_add(d, at.line, at.col,
+			                "give admin.listen an address of its own (the default is "
+			                "127.0.0.1:9901), or set admin.allow_public: true to serve "
+			                "/metrics and /status on the public listener",
+			                "admin.listen '%s' is the public listener '%s'",
+			                c->admin.address, l->address);
+		else if (same_sockaddr(&c->admin.addr, c->admin.addr_len, &l->addr, l->addr_len))
+			c->admin.shared = i + 1;
+		else
+			tt_cfg_diag_add(d, at.line, at.col,
+			                "with allow_public, write the listener's address exactly",
+			                "admin.listen '%s' overlaps the public listener '%s'",
+			                c->admin.address, l->address);
+		return;
+	}
+}
+
 size_t tt_cfg_validate(struct tt_config *c, struct tt_cfg_diags *d, const struct tt_cfg_vpos *vp)
 {
 	size_t before = tt_cfg_nproblems(d);
@@ -483,6 +560,7 @@ size_t tt_cfg_validate(struct tt_config *c, struct tt_cfg_diags *d, const struct
 		check_route_upstream(c, d, i, at);
 		check_route_unique(c, d, i, vp);
 	}
+	check_admin(c, d, vp);
 	return tt_cfg_nproblems(d) - before;
 }
 
@@ -521,6 +599,7 @@ void tt_cfg_free(struct tt_config *c)
 	free(c->path);
 	free(c->access_log);
 	free(c->name);
+	free(c->admin.address);
 	free(c);
 }
 

@@ -144,6 +144,19 @@ struct tt_cfg_stale {
 	uint64_t max_object_bytes; /* largest response kept; default 1 MiB */
 };
 
+/* admin: the listener for /metrics, /healthz, /status and /status.json
+ * (issue 7, docs/admin.md). */
+struct tt_cfg_admin {
+	char *address; /* as written; NULL = off ("admin: off") */
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	int allow_public; /* admin.allow_public: the address may be a public listener's */
+	int configured;   /* the file set admin.listen: failing to bind it stops the start;
+	                   * the default address only gives a warning */
+	size_t shared;    /* 1 + index of the public listener whose address it is (then
+	                   * served there, allow_public only); 0 = its own socket */
+};
+
 struct tt_config {
 	_Atomic int refs; /* see tt_cfg_ref */
 	char *path;       /* file it came from, or "(flags)" */
@@ -162,6 +175,7 @@ struct tt_config {
 	struct tt_cfg_timeouts timeouts;
 	struct tt_cfg_limits limits;
 	struct tt_cfg_stale stale;
+	struct tt_cfg_admin admin;
 
 	/* Downstreams whose X-Forwarded-*, Forwarded and X-Request-Id are kept;
 	 * default loopback only. */
@@ -231,6 +245,11 @@ int tt_cfg_add_upstream(struct tt_config *c, const char *name, const char *const
 int tt_cfg_add_route(struct tt_config *c, const char *host, const char *path_prefix,
                      const char *upstream_name, struct tt_cfg_diags *diags);
 int tt_cfg_finish(struct tt_config *c, struct tt_cfg_diags *diags);
+
+/* The admin endpoint's address from a flag: "off", or an address, which
+ * then counts as configured (a bind failure stops the start). Returns 0,
+ * or -1 after reporting into diags. */
+int tt_cfg_set_admin(struct tt_config *c, const char *address, struct tt_cfg_diags *diags);
 
 void tt_cfg_ref(struct tt_config *c);
 /* Drop a reference; frees at zero and sets *c to NULL either way. */

@@ -17,6 +17,7 @@
 
 /* Defaults; docs/config.md lists the same values. */
 #define TT_CFG_DEFAULT_NAME       "telltale"
+#define TT_CFG_DEFAULT_ADMIN      "127.0.0.1:9901"
 #define TT_CFG_MAX_WORKERS        256
 #define TT_CFG_MAX_NAME           64
 #define TT_CFG_MAX_WEIGHT         1000
@@ -37,6 +38,7 @@ struct tt_cfg_vpos {
 	struct tt_cfg_pos upstreams;       /* the 'upstreams' key */
 	int listen_seen;                   /* the key was present: its own problems */
 	int upstreams_seen;                /* were reported, "missing" would repeat them */
+	struct tt_cfg_pos admin;           /* the admin.listen value (or 'admin') */
 	struct tt_cfg_pos *route_start;    /* per route, parallel to c->routes */
 	struct tt_cfg_pos *route_upstream; /* per route: its 'upstream' value */
 	size_t nroutes;                    /* entries in the two arrays above */

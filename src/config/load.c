@@ -255,6 +255,8 @@ static int shape_ok(struct tt_ld *l, const struct tt_ld_key *key, const char *wh
 		tt_ld_say(l, v, hint, "'%s' has no value", what);
 		return 0;
 	}
+	if (v->kind == TT_YN_SCALAR && key->kind == TT_YN_MAP && key->min == TT_LD_OR_OFF)
+		return 1; /* "admin: off": the handler reads it */
 	if (v->kind != key->kind) {
 		tt_ld_say(l, v, hint, "'%s' must be %s, found %s", what, kind_expect(key->kind),
 		          tt_yn_kind_name(v));
@@ -577,6 +579,55 @@ static void h_stale(struct tt_ld *l, const struct tt_ld_key *key, const char *wh
 	tt_ld_check_order(l, v, "stale", &stale_order, &l->c->stale, before);
 }
 
+struct admin_tmp {
+	const struct tt_ynode *listen;
+	int allow_public;
+};
+
+static const struct tt_ld_key admin_keys[] = {
+    {"listen", TT_YN_SCALAR, "an address such as 127.0.0.1:9901, or off", tt_ld_node,
+     offsetof(struct admin_tmp, listen), 0, 0, 0},
+    {"allow_public", TT_YN_SCALAR, "true or false", tt_ld_bool,
+     offsetof(struct admin_tmp, allow_public), 0, 1, 4},
+};
+
+/* admin: off | {listen: ADDR|off, allow_public: BOOL}. The address is
+ * checked against the public listeners in tt_cfg_validate. */
+static void h_admin(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                    const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	struct tt_cfg_admin *a = &l->c->admin;
+	struct admin_tmp t = {NULL, 0};
+	const struct tt_ynode *addr = v;
+	char why[128];
+	l->vp.admin = (struct tt_cfg_pos){v->line, v->col};
+	if (v->kind == TT_YN_MAP) {
+		tt_ld_walk_map(l, v, "admin", admin_keys, TT_LD_NKEYS(admin_keys), NULL, &t);
+		a->allow_public = t.allow_public;
+		if (!t.listen)
+			return; /* the default address */
+		addr = t.listen;
+		l->vp.admin = (struct tt_cfg_pos){addr->line, addr->col};
+	} else if (strcmp(v->str, "off") != 0) {
+		tt_cfg_quote(why, sizeof(why), v->str);
+		tt_ld_say(l, v, "write admin: off, or admin: {listen: \"127.0.0.1:9901\"}",
+		          "admin: '%s' is not a choice", why);
+		return;
+	}
+	free(a->address);
+	a->address = NULL;
+	if (!strcmp(addr->str, "off"))
+		return;
+	enum tt_val_err e = tt_val_addr(addr->str, 1, &a->addr, &a->addr_len, why, sizeof(why));
+	if (e) {
+		tt_cfg_value_problem(l->d, addr->line, addr->col, "admin.listen",
+		                     TT_CFG_V_LISTEN_ADDR, addr->str, e, why);
+		return;
+	}
+	a->address = tt_cfg_strdup(addr->str);
+	a->configured = 1;
+}
+
 /* The route walker lives below the top-level table, the upstream one in
  * load_upstream.c. */
 static void h_routes(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
@@ -602,6 +653,8 @@ static const struct tt_ld_key top_keys[] = {
     {"error_page", TT_YN_SCALAR, "the path of an HTML template", h_error_page, 0, 0, 0, 0},
     {"stale", TT_YN_MAP, "a mapping, e.g. {max_bytes: 64m, max_object_bytes: 1m}", h_stale, 0, 0, 0,
      0},
+    {"admin", TT_YN_MAP, "off, or a mapping such as {listen: \"127.0.0.1:9901\"}", h_admin, 0,
+     TT_LD_OR_OFF, 0, 0},
 };
 
 /* Routes. */

@@ -47,6 +47,10 @@ struct tt_ld_key {
 	int width;         /* bytes of the field: 4 or 8 */
 };
 
+/* A mapping key whose `min` is this also takes a single value ("admin:
+ * off"): its handler sees either. */
+#define TT_LD_OR_OFF 1
+
 #define TT_LD_NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
 /* Record a problem at node n. */

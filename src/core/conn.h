@@ -60,6 +60,7 @@ struct tt_conn {
 	struct tt_buf in;
 	uint32_t head_len; /* current request head, at the start of in */
 	uint32_t requests; /* served on this connection */
+	uint32_t listener; /* index of the listener it came in on (config order) */
 	char peer[56];     /* "ip:port" */
 	char peer_ip[48];
 };

@@ -11,10 +11,12 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/conn.h"
 #include "net/addr.h"
+#include "obs/admin.h"
 #include "proxy/exchange.h"
 #include "respond/proxy_status.h"
 #include "respond/stale.h"
@@ -31,12 +33,16 @@ struct server {
 	struct tt_worker *workers;
 	unsigned n;
 	struct tt_log_sink sink;
-	uv_loop_t loop; /* main thread: signals only */
+	uv_loop_t loop; /* main thread: signals, active probes, admin endpoint */
 	uv_signal_t sigterm, sigint;
 	int stopped;
 	_Atomic uint32_t ds_total;       /* downstream connections, all workers */
 	struct tt_health_group **health; /* per upstream group, shared by the workers */
 	struct tt_prober **probers;      /* per group with active checks, on the main loop */
+	struct tt_admin_source admin_src;
+	struct tt_metrics **metrics; /* each worker's, for admin_src */
+	struct tt_admin *admin;      /* NULL when off, not bound, or shared */
+	int admin_fd;
 };
 
 void tt_worker_random(struct tt_worker *w, uint64_t *hi, uint64_t *lo)
@@ -70,6 +76,19 @@ void tt_worker_conn_gone(struct tt_worker *w)
 	maybe_finish(w);
 }
 
+/* Pool sizes are the worker's own plain fields; the tick copies them
+ * where the admin endpoint reads (obs/metrics.h), at most 100 ms old. */
+static void publish_pools(struct tt_worker *w, size_t g)
+{
+	const struct tt_upstream_rt *rt = &w->ups[g];
+	for (size_t i = 0; i < rt->cfg->nservers; i++) {
+		size_t s = tt_metrics_server(&w->metrics, g, i);
+		tt_gauge_set(&w->metrics.idle[s], rt->pools[i].nidle);
+		tt_gauge_set(&w->metrics.open[s], rt->pools[i].nlive);
+		tt_gauge_set(&w->metrics.active[s], rt->pools[i].active);
+	}
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	struct tt_worker *w = t->data;
@@ -78,6 +97,7 @@ static void on_tick(uv_timer_t *t)
 	for (size_t i = 0; i < w->nups; i++) {
 		tt_upstream_rt_trim(&w->ups[i], uv_now(&w->loop));
 		tt_upstream_rt_expire(&w->ups[i], uv_now(&w->loop));
+		publish_pools(w, i);
 	}
 	if (w->stopping && uv_now(&w->loop) >= w->stop_deadline_ms) {
 		/* Past the grace period: cut what is left. */
@@ -149,8 +169,13 @@ static void worker_init(struct tt_worker *w, unsigned id, struct server *s)
 	uv_timer_init(&w->loop, &w->tick);
 	w->stop.data = w->tick.data = w;
 	w->ds_total = &s->ds_total;
+	tt_metrics_init(&w->metrics, cfg);
+	if (cfg->admin.shared)
+		w->admin = &s->admin_src;
 	/* A block holds a whole head plus room to stream a body behind it. */
-	tt_bufpool_init(&w->bufs, (size_t)head + 16384, 1024);
+	/* 64 spare blocks (2 MiB at the default size) absorb the usual
+	 * swings; bursts beyond map and unmap pages. */
+	tt_bufpool_init(&w->bufs, (size_t)head + 16384, 64);
 	w->limits.max_head_bytes = head;
 	w->limits.max_target_bytes = head / 2;
 	w->limits.max_field_bytes = head / 2;
@@ -225,22 +250,23 @@ static void worker_fini(struct tt_worker *w)
 	free(w->ups);
 	free(w->listeners);
 	free(w->listen_fds);
+	tt_metrics_fini(&w->metrics);
 }
 
 /* One listening socket per worker per address, all bound with
  * SO_REUSEPORT so the kernel spreads connections over the workers. */
-static int bind_one(const struct tt_cfg_listener *l)
+static int bind_one(const struct sockaddr_storage *addr, socklen_t addr_len, int reuseport)
 {
-	int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (l->addr.ss_family == AF_INET6)
+	if (reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (addr->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0 ||
-	    listen(fd, BACKLOG) < 0) {
+	if (bind(fd, (const struct sockaddr *)addr, addr_len) < 0 || listen(fd, BACKLOG) < 0) {
 		int e = errno;
 		close(fd);
 		return -e;
@@ -248,11 +274,34 @@ static int bind_one(const struct tt_cfg_listener *l)
 	return fd;
 }
 
+/* The admin socket: one, on the main loop, without SO_REUSEPORT so that a
+ * second telltale cannot share the address and answer half the scrapes.
+ * A default address that is taken only warns (two instances on one
+ * machine still proxy); one written in the config stops the start. */
+static int bind_admin(struct server *s)
+{
+	const struct tt_cfg_admin *a = &s->cfg->admin;
+	int fd;
+	s->admin_fd = -1;
+	if (!a->address || a->shared)
+		return 0;
+	fd = bind_one(&a->addr, a->addr_len, 0);
+	if (fd >= 0) {
+		s->admin_fd = fd;
+		return 0;
+	}
+	fprintf(stderr, "telltale: %s admin endpoint on %s: %s%s\n",
+	        a->configured ? "cannot open the" : "warning: no", a->address, strerror(-fd),
+	        a->configured ? "" : " (set admin.listen, or admin: off)");
+	return a->configured ? -1 : 0;
+}
+
 static int bind_all(struct server *s)
 {
 	for (unsigned i = 0; i < s->n; i++) {
 		for (size_t j = 0; j < s->cfg->nlisteners; j++) {
-			int fd = bind_one(&s->cfg->listeners[j]);
+			const struct tt_cfg_listener *l = &s->cfg->listeners[j];
+			int fd = bind_one(&l->addr, l->addr_len, 1);
 			if (fd < 0) {
 				fprintf(stderr, "telltale: cannot listen on %s: %s\n",
 				        s->cfg->listeners[j].address, strerror(-fd));
@@ -261,7 +310,7 @@ static int bind_all(struct server *s)
 			s->workers[i].listen_fds[j] = fd;
 		}
 	}
-	return 0;
+	return bind_admin(s);
 }
 
 static void on_signal(uv_signal_t *sig, int signum)
@@ -275,6 +324,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 	        (unsigned long long)s->cfg->timeouts.grace_ms);
 	for (size_t i = 0; i < s->cfg->nupstreams; i++)
 		tt_prober_stop(&s->probers[i]);
+	tt_admin_stop(&s->admin);
 	for (unsigned i = 0; i < s->n; i++)
 		uv_async_send(&s->workers[i].stop);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
@@ -293,6 +343,9 @@ static void announce(const struct server *s)
 			fprintf(stderr, " %s", cfg->upstreams[i].servers[j].address);
 		fprintf(stderr, "\n");
 	}
+	if (s->admin || cfg->admin.shared)
+		fprintf(stderr, "telltale: admin on http://%s/status and /metrics\n",
+		        cfg->admin.address);
 	fprintf(stderr, "telltale: try: curl -i http://%s/   (stop with Ctrl-C)\n",
 	        cfg->nlisteners ? cfg->listeners[0].address : "");
 }
@@ -303,6 +356,7 @@ static void server_free(struct server *s)
 		tt_health_group_free(&s->health[i]);
 	free(s->health);
 	free(s->probers);
+	free(s->metrics);
 	tt_log_sink_close(&s->sink);
 	free(s->workers);
 }
@@ -313,6 +367,7 @@ int tt_server_run(struct tt_config *cfg)
 	int r;
 
 	memset(&s, 0, sizeof(s));
+	s.admin_fd = -1;
 	s.cfg = cfg;
 	s.n = cfg->workers ? cfg->workers : 1;
 	signal(SIGPIPE, SIG_IGN);
@@ -329,8 +384,21 @@ int tt_server_run(struct tt_config *cfg)
 		abort();
 	for (size_t i = 0; i < cfg->nupstreams; i++)
 		s.health[i] = tt_health_group_new(&cfg->upstreams[i]);
-	for (unsigned i = 0; i < s.n; i++)
+	s.metrics = calloc(s.n, sizeof(*s.metrics));
+	if (!s.metrics)
+		abort();
+	for (unsigned i = 0; i < s.n; i++) {
 		worker_init(&s.workers[i], i, &s);
+		s.metrics[i] = &s.workers[i].metrics;
+	}
+	s.admin_src = (struct tt_admin_source){
+	    .cfg = cfg,
+	    .workers = s.metrics,
+	    .nworkers = s.n,
+	    .health = s.health,
+	    .ds_total = &s.ds_total,
+	    .started_ms = (uint64_t)time(NULL) * 1000,
+	};
 	uv_loop_init(&s.loop);
 	/* Active health checks run on the main thread's loop: it only
 	 * waits for signals otherwise. */
@@ -357,11 +425,15 @@ int tt_server_run(struct tt_config *cfg)
 		uv_close((uv_handle_t *)&s.sigint, NULL);
 		for (size_t i = 0; i < cfg->nupstreams; i++)
 			tt_prober_stop(&s.probers[i]);
+		if (s.admin_fd >= 0)
+			close(s.admin_fd);
 		uv_run(&s.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&s.loop);
 		server_free(&s);
 		return 1;
 	}
+	if (s.admin_fd >= 0)
+		s.admin = tt_admin_start(&s.loop, s.admin_fd, &s.admin_src);
 	announce(&s);
 	for (unsigned i = 0; i < s.n; i++)
 		uv_thread_create(&s.workers[i].thread, worker_main, &s.workers[i]);

@@ -11,7 +11,12 @@
  * process exits.
  *
  * Invariant: everything reachable from a worker is touched only by that
- * worker's thread, except `stop` (an async handle) and the log sink (locked).
+ * worker's thread, except `stop` (an async handle), the log sink (locked)
+ * and `metrics`, which the admin endpoint reads (relaxed atomics; the
+ * fault ring under its mutex).
+ *
+ * The main thread's loop waits for signals, runs the active health probes
+ * and serves the admin endpoint (obs/admin.h).
  */
 #ifndef TT_CORE_WORKER_H
 #define TT_CORE_WORKER_H
@@ -26,12 +31,14 @@
 #include "fault/catalogue.h"
 #include "http/h1_parse.h"
 #include "obs/access_log.h"
+#include "obs/metrics.h"
 
 #define TT_WORKER_MAGIC 0x74747772u
 
 struct tt_conn;
 struct tt_exchange;
 struct tt_stale_store;
+struct tt_admin_source;
 
 /* Kinds of downstream timeouts; each has one FIFO list per worker, sorted
  * by deadline because every entry of a kind has the same duration. */
@@ -77,9 +84,14 @@ struct tt_worker {
 	struct tt_exchange *free_exchanges; /* recycled, so a request allocates nothing */
 
 	struct tt_log_buf log;
-	char ps_name[80];                 /* cfg->name as a Proxy-Status member name */
-	uint64_t faults[TT_FAULT__COUNT]; /* faults with no upstream server, for metrics */
-	uint64_t rng[2];                  /* xorshift128+ state for request ids */
+	char ps_name[80]; /* cfg->name as a Proxy-Status member name */
+	/* Counters, histograms and the fault ring (obs/metrics.h): written by
+	 * this worker only, read by the admin endpoint. */
+	struct tt_metrics metrics;
+	/* The admin pages, when admin.allow_public serves them on a public
+	 * listener (cfg->admin.shared); NULL otherwise. */
+	const struct tt_admin_source *admin;
+	uint64_t rng[2]; /* xorshift128+ state for request ids */
 	int stopping;
 	uint64_t stop_deadline_ms; /* uv_now() value after which everything is cut */
 };

@@ -131,6 +131,7 @@ size_t tt_log_format(char *buf, size_t cap, const struct tt_log_entry *e)
 	snprintf(ts, sizeof(ts), ".%03uZ\"", (unsigned)(e->time_ms % 1000));
 	puts_(&o, ts);
 	key_str(&o, "request_id", e->request_id, e->request_id ? strlen(e->request_id) : 0);
+	key_str(&o, "trace_id", e->trace_id, e->trace_id ? strlen(e->trace_id) : 0);
 	key_str(&o, "downstream", e->downstream, e->downstream ? strlen(e->downstream) : 0);
 	key_str(&o, "method", e->method, e->method_len);
 	if (tlen > TT_LOG_TARGET_MAX)

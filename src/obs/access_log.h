@@ -21,6 +21,7 @@
 struct tt_log_entry {
 	uint64_t time_ms; /* wall clock, ms since the epoch, at request start */
 	const char *request_id;
+	const char *trace_id;   /* W3C trace-id, 32 hex digits, or NULL */
 	const char *downstream; /* "ip:port" */
 	const char *method;
 	size_t method_len;

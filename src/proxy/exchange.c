@@ -12,6 +12,7 @@
 #include "proxy/exchange_int.h"
 
 #include "fault/classify.h"
+#include "obs/admin.h"
 #include "upstream/balancer.h"
 #include "upstream/health.h"
 #include "upstream/retry.h"
@@ -79,19 +80,30 @@ struct tt_fault_attempt *tt_ex_attempt(struct tt_exchange *ex)
 	return &ex->fault.attempts[n - 1];
 }
 
+int tt_ex_group(const struct tt_exchange *ex)
+{
+	return ex->ups ? (int)(ex->ups - ex->c->w->ups) : -1;
+}
+
+int tt_ex_server(const struct tt_exchange *ex)
+{
+	/* Until a server is picked, ex->pool is the group's first for the
+	 * Host fallback, and after a failed attempt ex->server is the last
+	 * one tried: a server is named only while an attempt holds it. */
+	return ex->ups && ex->server >= 0 && (ex->up || ex->acquired) ? ex->server : -1;
+}
+
 void tt_ex_fault(struct tt_exchange *ex, enum tt_fault_id id, enum tt_stage stage, int sys_err)
 {
 	struct tt_fault_attempt *a = tt_ex_attempt(ex);
 	struct tt_worker *w = ex->c->w;
 
+	tt_metrics_fault(&w->metrics, tt_ex_group(ex), tt_ex_server(ex), id);
 	tt_fault_set(&ex->fault, id, stage, sys_err);
 	tt_ex_attempt_end(ex, 0, id);
 	if (ex->pool) {
 		snprintf(ex->fault.upstream, sizeof(ex->fault.upstream), "%s", ex->pool->addr);
 		snprintf(ex->fault.group, sizeof(ex->fault.group), "%s", ex->pool->group->name);
-		ex->pool->faults[id]++;
-	} else {
-		w->faults[id]++;
 	}
 	if (a && a->id == TT_FAULT_NONE && ex->up) {
 		a->id = id;
@@ -103,10 +115,13 @@ void tt_ex_fault(struct tt_exchange *ex, enum tt_fault_id id, enum tt_stage stag
 static void ex_log(struct tt_exchange *ex)
 {
 	struct tt_conn *c = ex->c;
+	const struct tt_config *cfg = c->w->cfg;
 	const struct tt_fault_attempt *a = tt_ex_attempt(ex);
+	double ms = tt_ex_ms_since(ex->t_start_ns);
 	struct tt_log_entry e = {
 	    .time_ms = ex->wall_ms,
 	    .request_id = ex->request_id,
+	    .trace_id = ex->trace.trace_id[0] ? ex->trace.trace_id : NULL,
 	    .downstream = c->peer,
 	    .method = ex->method,
 	    .method_len = ex->method_len,
@@ -115,13 +130,16 @@ static void ex_log(struct tt_exchange *ex)
 	    .status = ex->status,
 	    .bytes_in = ex->bytes_in,
 	    .bytes_out = ex->bytes_out,
-	    .duration_ms = tt_ex_ms_since(ex->t_start_ns),
+	    .duration_ms = ms,
 	    .upstream = a ? a->upstream : NULL,
 	    .upstream_status = ex->upstream_status,
 	    .upstream_connect_ms = a ? a->connect_ms : -1,
 	    .upstream_head_ms = a ? a->head_ms : -1,
 	    .fault = &ex->fault,
 	};
+	tt_metrics_request(&c->w->metrics,
+	                   ex->route ? (size_t)(ex->route - cfg->routes) : cfg->nroutes, ex->status,
+	                   ms);
 	tt_log_write(&c->w->log, &e);
 }
 
@@ -241,6 +259,31 @@ static void find_accept(struct tt_exchange *ex, const char *buf, size_t len)
 	}
 }
 
+/* W3C trace context (issue 7, item 3): continue the downstream's trace
+ * when exactly one valid traceparent came (RFC 9110 would let a list
+ * combine two; the spec calls that invalid), else start one. telltale is a
+ * span: a new parent-id goes upstream. req may be NULL (a refused head). */
+static void trace_start(struct tt_exchange *ex, const struct tt_h1_head *req)
+{
+	const struct tt_h1_field *tp = NULL;
+	size_t n = 0;
+	uint64_t hi, lo;
+	for (size_t i = 0; req && i < req->nfields; i++) {
+		const struct tt_h1_field *f = &req->fields[i];
+		if (tt_h1_name_eq(f->name, f->name_len, "traceparent")) {
+			tp = f;
+			n++;
+		}
+	}
+	ex->trace_in = n == 1 && tt_traceparent_parse(tp->value, tp->value_len, &ex->trace);
+	tt_worker_random(ex->c->w, &hi, &lo);
+	if (!ex->trace_in) {
+		tt_trace_new(&ex->trace, hi, lo);
+		tt_worker_random(ex->c->w, &hi, &lo);
+	}
+	tt_span_id(ex->span_id, lo);
+}
+
 void tt_exchange_reject(struct tt_conn *c, enum tt_fault_id id, const char *details)
 {
 	struct tt_exchange *ex = ex_new(c);
@@ -250,6 +293,7 @@ void tt_exchange_reject(struct tt_conn *c, enum tt_fault_id id, const char *deta
 	c->state = TT_CONN_EXCHANGE;
 	tt_worker_random(c->w, &hi, &lo);
 	tt_hdr_request_id(NULL, 0, hi, lo, ex->request_id);
+	trace_start(ex, NULL);
 	ex->ds_keep = 0;
 	ex->req_done = 1;
 	tt_ex_fault(ex, id, TT_STAGE_REQUEST, 0);
@@ -284,6 +328,7 @@ static int build_request_head(struct tt_exchange *ex, const struct tt_h1_head *r
 {
 	struct tt_conn *c = ex->c;
 	struct tt_worker *w = c->w;
+	char tp[TT_TRACEPARENT_LEN + 1];
 	struct tt_hdr_request_ctx ctx = {
 	    .host = ex->host,
 	    .host_len = ex->host_len,
@@ -296,8 +341,12 @@ static int build_request_head(struct tt_exchange *ex, const struct tt_h1_head *r
 	    .proxy_name = w->cfg->name,
 	    .upstream_host = ex->pool->addr,
 	    .close_upstream = ex->pool->group->keepalive_max_idle == 0,
+	    .traceparent = tp,
+	    .keep_tracestate = ex->trace_in,
 	};
 	ssize_t n;
+
+	tt_traceparent_format(tp, &ex->trace, ex->span_id);
 
 	ex->reqhead = tt_bufpool_get(&w->bufs);
 	n = tt_hdr_upstream_request(ex->reqhead, w->bufs.block_bytes, req, &ctx, req->framing,
@@ -406,6 +455,7 @@ void tt_exchange_start(struct tt_conn *c, const struct tt_h1_head *req)
 	keep_request_slices(ex, req);
 	tt_worker_random(w, &hi, &lo);
 	tt_hdr_request_id(req, c->trusted, hi, lo, ex->request_id);
+	trace_start(ex, req);
 	if (setup_request_body(ex, req) < 0) {
 		tt_ex_fault(ex, TT_FAULT_REQUEST_BODY_TOO_LARGE, TT_STAGE_REQUEST, 0);
 		tt_fault_details(&ex->fault, "Content-Length %llu over limits.body_bytes %llu",
@@ -428,6 +478,10 @@ void tt_exchange_start(struct tt_conn *c, const struct tt_h1_head *req)
 	}
 	ex->host = host;
 	ex->host_len = (uint32_t)host_len;
+	if (w->admin && c->listener + 1 == w->cfg->admin.shared && tt_admin_owns(path, path_len)) {
+		tt_ex_local_admin(ex, path, path_len); /* admin.allow_public: the pages here */
+		return;
+	}
 	if (route(ex, req, path, path_len) < 0)
 		return;
 	if (build_request_head(ex, req, path, path_len) < 0) {
@@ -470,6 +524,8 @@ static void on_connect(uv_connect_t *req, int status)
 	a = tt_ex_attempt(ex);
 	if (a)
 		a->connect_ms = tt_ex_ms_since(ex->t_connect_start_ns);
+	tt_hist_observe(&ex->c->w->metrics.connect[tt_ex_group(ex)],
+	                tt_ex_ms_since(ex->t_connect_start_ns));
 	on_up_ready(ex);
 }
 
@@ -634,6 +690,7 @@ int tt_ex_maybe_retry(struct tt_exchange *ex)
 		return 0;
 	}
 	tt_ex_drop_upstream(ex);
+	tt_counter_add(&ex->c->w->metrics.retries[tt_ex_group(ex)], 1);
 	if (!ex->retrying) {
 		ex->retrying = 1;
 		rt->retrying++;
@@ -677,6 +734,9 @@ static void attempt_run(struct tt_exchange *ex)
 	p = ex->pool;
 	u = ex->fresh ? NULL : tt_pool_take(p, ex);
 	a = tt_fault_attempt_add(&ex->fault);
+	tt_counter_add(&ex->c->w->metrics.attempts[tt_metrics_server(
+	                   &ex->c->w->metrics, (size_t)tt_ex_group(ex), (size_t)ex->server)],
+	               1);
 	if (a) {
 		snprintf(a->upstream, sizeof(a->upstream), "%s", p->addr);
 		a->connect_ms = a->head_ms = -1;

@@ -25,6 +25,7 @@
 
 #include "fault/fault.h"
 #include "http/h1_parse.h"
+#include "http/traceparent.h"
 #include "proxy/headers.h"
 #include "proxy/pump.h"
 #include "upstream/pool.h"
@@ -86,6 +87,7 @@ struct tt_exchange {
 	unsigned acquired : 1; /* a health slot is held for the running attempt */
 	unsigned in_group : 1; /* counted in ups->active */
 	unsigned retrying : 1; /* counted in ups->retrying */
+	unsigned trace_in : 1; /* a valid traceparent came: tracestate is passed on */
 	int server;            /* index of the running attempt's server in its group */
 
 	/* Slices of the request head in c->in (kept in place for the whole
@@ -99,6 +101,14 @@ struct tt_exchange {
 	uint64_t t_start_ns, t_connect_start_ns, t_sent_ns;
 	uint64_t head_deadline_ns; /* when the response head is due, 0 = not yet */
 	uint64_t wall_ms;
+	/* W3C trace context (issue 7): the trace this request belongs to and
+	 * telltale's span in it, sent upstream as the new parent-id. */
+	struct tt_trace trace;
+	char span_id[TT_SPAN_ID_HEX + 1];
+	/* The response head the parser rejected, for the status page's fault
+	 * ring: a slice of the upstream buffer, valid until tt_ex_fail. */
+	const char *bad_head;
+	uint32_t bad_head_len, bad_head_off;
 	int up_eof;            /* libuv code of the upstream's end of stream, 0 = none */
 	struct tt_fault fault; /* why it failed; id NONE when it did not */
 	char request_id[TT_REQUEST_ID_MAX + 1];

@@ -19,6 +19,12 @@ double tt_ex_ms_since(uint64_t t_ns);
 /* The attempt now running (the last one), or NULL. */
 struct tt_fault_attempt *tt_ex_attempt(struct tt_exchange *ex);
 
+/* The index of the exchange's upstream group in the worker's ups[] (-1
+ * before routing), and of the server its running attempt holds (-1 when
+ * none): the metrics' labels. */
+int tt_ex_group(const struct tt_exchange *ex);
+int tt_ex_server(const struct tt_exchange *ex);
+
 /* Record fault id at stage on the exchange and on the running attempt;
  * counts it for metrics. Does not answer: see tt_ex_fail. */
 void tt_ex_fault(struct tt_exchange *ex, enum tt_fault_id id, enum tt_stage stage, int sys_err);
@@ -40,6 +46,9 @@ void tt_ex_drop_upstream(struct tt_exchange *ex);
 
 /* Log, release, and hand the downstream connection back when notify. */
 void tt_ex_free(struct tt_exchange *ex, int notify);
+
+/* Answer with the admin page for path (admin.allow_public, obs/admin.h). */
+void tt_ex_local_admin(struct tt_exchange *ex, const char *path, size_t path_len);
 
 /* Continue a local response once a queued downstream write drained. */
 void tt_ex_local_send(struct tt_exchange *ex);

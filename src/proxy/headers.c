@@ -208,15 +208,10 @@ static void put_forwarding(struct tt_wbuf *w, const struct tt_h1_head *req,
 	put_joined(w, req, "forwarded", "Forwarded", c->trusted, fwd, (size_t)n);
 }
 
-static const char *const request_dropped[] = {"content-length",
-                                              "expect",
-                                              "x-forwarded-for",
-                                              "x-forwarded-proto",
-                                              "x-forwarded-host",
-                                              "forwarded",
-                                              "x-request-id",
-                                              "host",
-                                              NULL};
+static const char *const request_dropped[] = {
+    "content-length",   "expect",    "x-forwarded-for", "x-forwarded-proto",
+    "x-forwarded-host", "forwarded", "x-request-id",    "host",
+    "traceparent",      NULL};
 
 ssize_t tt_hdr_upstream_request(char *out, size_t cap, const struct tt_h1_head *req,
                                 const struct tt_hdr_request_ctx *c, enum tt_h1_framing framing,
@@ -237,6 +232,8 @@ ssize_t tt_hdr_upstream_request(char *out, size_t cap, const struct tt_h1_head *
 		const struct tt_h1_field *f = &req->fields[i];
 		if (is_hop(req, f) || is_one_of(f, request_dropped))
 			continue;
+		if (!c->keep_tracestate && tt_h1_name_eq(f->name, f->name_len, "tracestate"))
+			continue;
 		put_field(&w, f);
 	}
 	tt_wbuf_str(&w, req->version_minor ? "Via: 1.1 " : "Via: 1.0 ");
@@ -246,6 +243,11 @@ ssize_t tt_hdr_upstream_request(char *out, size_t cap, const struct tt_h1_head *
 	tt_wbuf_str(&w, "X-Request-Id: ");
 	tt_wbuf_str(&w, c->request_id);
 	tt_wbuf_put(&w, "\r\n", 2);
+	if (c->traceparent) {
+		tt_wbuf_str(&w, "traceparent: ");
+		tt_wbuf_str(&w, c->traceparent);
+		tt_wbuf_put(&w, "\r\n", 2);
+	}
 	if (framing == TT_H1_BODY_LENGTH) {
 		tt_wbuf_str(&w, "Content-Length: ");
 		tt_wbuf_u64(&w, content_length);

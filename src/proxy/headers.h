@@ -9,7 +9,10 @@
  * always written by telltale itself from the framing it chose, never copied,
  * so the next hop cannot read a body boundary differently from telltale.
  * X-Forwarded-*, Forwarded (RFC 7239) and X-Request-Id arriving from
- * downstream are kept only when the downstream is trusted.
+ * downstream are kept only when the downstream is trusted. traceparent is
+ * always replaced by telltale's own (W3C Trace Context: a new parent-id in
+ * the same trace), and tracestate goes with it only when the incoming
+ * traceparent was valid.
  *
  * Pure functions over buffers: no I/O, no allocation.
  */
@@ -53,6 +56,9 @@ struct tt_hdr_request_ctx {
 	const char *proxy_name;    /* in Via */
 	const char *upstream_host; /* Host to send when the request had none */
 	int close_upstream;        /* ask the upstream to close after this exchange */
+	const char *traceparent;   /* W3C traceparent to send (telltale's span); NULL = none */
+	int keep_tracestate;       /* the downstream's traceparent was valid: tracestate
+	                            * is passed on unchanged, else dropped */
 };
 
 /*

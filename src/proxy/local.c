@@ -9,9 +9,12 @@
  */
 #include "proxy/exchange_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "obs/admin.h"
 #include "respond/error_body.h"
 #include "respond/negotiate.h"
 #include "respond/proxy_status.h"
@@ -37,6 +40,7 @@ static ssize_t render_body(struct tt_exchange *ex, const char *proxy_status, con
 	    .fault = &ex->fault,
 	    .status = ex->status,
 	    .request_id = ex->request_id,
+	    .trace_id = ex->trace.trace_id[0] ? ex->trace.trace_id : NULL,
 	    .time_ms = ex->wall_ms,
 	    .trusted = c->detail,
 	    .proxy_name = cfg->name,
@@ -88,6 +92,44 @@ void tt_ex_local_send(struct tt_exchange *ex)
 	iov[0] = uv_buf_init(ex->resphead, (unsigned)hlen);
 	if (ex->method_id != TT_METHOD_HEAD)
 		iov[n++] = uv_buf_init(ex->body, (unsigned)blen);
+	ex->resp_started = 1;
+	ex->resp = TT_RESP_DONE;
+	r = tt_conn_write(c, iov, n, &ex->bytes_out);
+	if (r < 0) {
+		tt_ex_free(ex, 0);
+		tt_conn_close(c);
+	} else if (r == 1) {
+		tt_ex_free(ex, 1);
+	}
+}
+
+/* An admin page on a public listener (admin.allow_public): rendered here,
+ * on the worker, from every worker's metrics (obs/admin.h). */
+void tt_ex_local_admin(struct tt_exchange *ex, const char *path, size_t path_len)
+{
+	struct tt_conn *c = ex->c;
+	struct tt_worker *w = c->w;
+	struct tt_sbuf body = {NULL, 0, 0};
+	const char *ctype;
+	uv_buf_t iov[2];
+	ssize_t hlen;
+	int r, n = 1;
+
+	ex->local = 1;
+	ex->status = tt_admin_render(w->admin, path, path_len, c->detail, &body, &ctype);
+	if (!(ex->body = malloc(body.len + 1)))
+		abort();
+	memcpy(ex->body, body.p ? body.p : "", body.len);
+	if (!ex->resphead)
+		ex->resphead = tt_bufpool_get(&w->bufs);
+	hlen = tt_hdr_local_response(ex->resphead, w->bufs.block_bytes, ex->status, ctype, body.len,
+	                             ex->request_id, NULL, 0, ex->ds_keep && ex->req_done);
+	iov[0] = uv_buf_init(ex->resphead, (unsigned)(hlen > 0 ? hlen : 0));
+	if (ex->method_id != TT_METHOD_HEAD)
+		iov[n++] = uv_buf_init(ex->body, (unsigned)body.len);
+	tt_sbuf_fini(&body);
+	if (!ex->req_done)
+		ex->ds_keep = 0;
 	ex->resp_started = 1;
 	ex->resp = TT_RESP_DONE;
 	r = tt_conn_write(c, iov, n, &ex->bytes_out);
@@ -180,8 +222,36 @@ static int serve_stale(struct tt_exchange *ex, const struct tt_fault_info *fi)
 		ps[0] = 0;
 	tt_ex_drop_upstream(ex);
 	tt_conn_pause(ex->c);
+	tt_counter_add(&w->metrics.stale[ex->route - w->cfg->routes], 1);
 	send_stale(ex, &res, ps);
 	return 1;
+}
+
+/* Keep the fault's story in the group's ring for the status page (issue
+ * 7): every failed attempt, retried or not, of the upstream or proxy side
+ * (a bad request is not the upstream's story). The slow path. */
+static void note_fault(struct tt_exchange *ex, const struct tt_fault_info *fi)
+{
+	struct tt_worker *w = ex->c->w;
+	struct tt_fault_note n;
+	int g = tt_ex_group(ex), s = tt_ex_server(ex);
+	if (g < 0 || !fi || fi->side == TT_SIDE_DOWNSTREAM)
+		return;
+	memset(&n, 0, offsetof(struct tt_fault_note, bad));
+	n.time_ms = tt_ex_wall_ms();
+	n.id = ex->fault.id;
+	n.stage = ex->fault.stage;
+	n.status = fi->status ? fi->status : 502;
+	n.sys_err = ex->fault.sys_err;
+	if (s >= 0)
+		snprintf(n.server, sizeof(n.server), "%s", ex->ups->pools[s].addr);
+	snprintf(n.details, sizeof(n.details), "%s", ex->fault.details);
+	snprintf(n.request_id, sizeof(n.request_id), "%s", ex->request_id);
+	snprintf(n.trace_id, sizeof(n.trace_id), "%s", ex->trace.trace_id);
+	if (ex->bad_head)
+		tt_metrics_note_bytes(&n, ex->bad_head, ex->bad_head_len, ex->bad_head_off);
+	ex->bad_head = NULL;
+	tt_metrics_note(&w->metrics, (size_t)g, &n);
 }
 
 void tt_ex_fail(struct tt_exchange *ex)
@@ -189,6 +259,7 @@ void tt_ex_fail(struct tt_exchange *ex)
 	struct tt_conn *c = ex->c;
 	const struct tt_fault_info *fi = tt_fault_info(ex->fault.id);
 
+	note_fault(ex, fi);
 	if (ex->resp_started) {
 		tt_ex_abort_midstream(ex);
 		return;

@@ -158,6 +158,8 @@ static int start_response(struct tt_exchange *ex, const struct tt_h1_head *h)
 		a->head_ms = tt_ex_ms_since(ex->t_sent_ns);
 	if (a && ex->pool)
 		ex->pool->ewma_ms = tt_lb_ewma(ex->pool->ewma_ms, a->head_ms);
+	if (a && ex->ups)
+		tt_hist_observe(&w->metrics.head[tt_ex_group(ex)], a->head_ms);
 	tt_ex_attempt_end(ex, 1, TT_FAULT_NONE);
 	ex->upstream_status = h->status;
 	ex->status = h->status;
@@ -205,6 +207,11 @@ static void classify_bad_head(struct tt_exchange *ex, const struct tt_h1_head *h
 {
 	tt_ex_fault(ex, tt_fault_from_head_error(h->err), TT_STAGE_READ_HEAD, 0);
 	tt_fault_describe_head_error(&ex->fault, h, buf, len, &ex->c->w->limits);
+	/* For the status page (HAProxy's "show errors"): the bytes around
+	 * the offending one, copied by tt_ex_fail. */
+	ex->bad_head = buf;
+	ex->bad_head_len = (uint32_t)len;
+	ex->bad_head_off = (uint32_t)h->err_offset;
 }
 
 /* Parse response heads in the upstream buffer: skip 1xx, start the final

@@ -85,6 +85,10 @@ static void html_doc(struct tt_out *o, const struct tt_ev *e)
 	tt_out_str(o, "Request ID: <code id=\"request-id\">");
 	if (e->v->request_id)
 		tt_out_html(o, e->v->request_id, strlen(e->v->request_id));
+	if (e->v->trace_id) {
+		tt_out_str(o, "</code><br>\nTrace ID: <code id=\"trace-id\">");
+		tt_out_html(o, e->v->trace_id, strlen(e->v->trace_id));
+	}
 	tt_out_fmt(o, "</code><br>\nTime: <time id=\"time\" datetime=\"%s\">%.10s %.8s UTC</time>",
 	           e->time, e->time, e->time + 11);
 	tt_out_str(o, "<br>\nError: <code>");
@@ -192,6 +196,8 @@ static void json_doc(struct tt_out *o, const struct tt_ev *e)
 	tt_out_fmt(o, ",\"proxy_status\":\"%s\",\"fault\":\"%s\",\"request_id\":", e->info->type,
 	           e->info->token);
 	tt_out_json_or_null(o, v->request_id);
+	tt_out_str(o, ",\"trace_id\":");
+	tt_out_json_or_null(o, v->trace_id);
 	tt_out_fmt(o, ",\"failed_hop\":\"%s\",\"time\":\"%s\"", e->failed_hop, e->time);
 	json_lines(o, "visitor_steps", e->info->visitor);
 	json_lines(o, "operator_steps", e->info->operator_);
@@ -286,6 +292,10 @@ static void text_doc(struct tt_out *o, const struct tt_ev *e)
 	tt_out_str(o, "Request ID: ");
 	if (v->request_id)
 		tt_out_text(o, v->request_id, strlen(v->request_id));
+	if (v->trace_id) {
+		tt_out_str(o, "\nTrace ID: ");
+		tt_out_text(o, v->trace_id, strlen(v->trace_id));
+	}
 	tt_out_fmt(o, "\nTime: %s\nError: %s (%s), failed hop: %s\n", e->time, e->info->type,
 	           e->info->token, e->failed_hop);
 	if (v->trusted)

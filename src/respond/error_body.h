@@ -39,6 +39,7 @@ struct tt_error_view {
 	                                 NULL or TT_FAULT_NONE: the PROXY_INTERNAL_ERROR row */
 	int status;                   /* HTTP status sent */
 	const char *request_id;       /* NULL = none */
+	const char *trace_id;         /* W3C trace-id (32 hex digits), NULL = none */
 	uint64_t time_ms;             /* wall clock, ms since epoch (UTC) */
 	int trusted;                  /* show internal detail */
 	const char *proxy_name;       /* shown as the middle hop's label; NULL = "telltale" */
@@ -62,8 +63,8 @@ struct tt_error_view {
  * data-hop="downstream|proxy|upstream" and data-link="downstream-proxy|
  * proxy-upstream", the failed one with class "failed" and
  * data-failed="true"; id="title", "explanation", "visitor-steps",
- * "operator-steps", "request-id", "time", and for trusted views "details"
- * and "attempts". The failed hop comes from the row's side:
+ * "operator-steps", "request-id", "trace-id" (when there is one), "time",
+ * and for trusted views "details" and "attempts". The failed hop comes from the row's side:
  * TT_SIDE_DOWNSTREAM the link You -> proxy, TT_SIDE_PROXY the proxy hop,
  * TT_SIDE_UPSTREAM the link proxy -> upstream.
  *
@@ -71,7 +72,7 @@ struct tt_error_view {
  * 4151 tag URI), title, status, detail (the explanation), instance
  * "tag:telltale,2026:request/<request ID, percent-encoded>" (absent without
  * an ID), and the extension members proxy_status, fault, request_id,
- * failed_hop, time, visitor_steps, operator_steps; trusted views add
+ * trace_id (null when none), failed_hop, time, visitor_steps, operator_steps; trusted views add
  * details, upstream, upstream_group, stage, system_error and attempts
  * (upstream, fault, stage, system_error, connect_ms, head_ms, reused; null
  * where there is none).

@@ -57,7 +57,6 @@ struct tt_pool {
 	uint32_t active; /* attempts in flight on this server (this worker), for least_conn/p2c */
 	double ewma_ms;  /* response head latency moving average, ms; 0 = unknown */
 	char addr[64];   /* "ip:port" text, for logs */
-	uint64_t faults[TT_FAULT__COUNT]; /* faults met on this server, for metrics */
 };
 
 /* The per-worker state of one upstream group. */

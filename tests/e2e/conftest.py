@@ -129,6 +129,7 @@ class Telltale:
         self.stderr_path = os.path.join(self.cwd, "%s.stderr" % name)
         self.expect_exit = 0  # checked on teardown; None to skip
         self.returncode = None
+        self.admin_port = None  # the admin endpoint's port, when the fixture chose it
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(argv, cwd=self.cwd, stdout=out, stderr=err,
                                          stdin=subprocess.DEVNULL)
@@ -224,12 +225,19 @@ class Telltale:
     def request(self, *args, **kwargs):
         return httpc.request(self.port, *args, **kwargs)
 
+    def admin(self, target="/metrics", method="GET", **kwargs):
+        """One request to the admin endpoint (issue 7)."""
+        assert self.admin_port, "this telltale's admin port is not known"
+        return httpc.request(self.admin_port, method, target, host="127.0.0.1", **kwargs)
+
 
 @pytest.fixture
 def telltale(tmp_path):
     """Factory: telltale(config) runs `telltale run -c FILE` on a config given
     as a dict (listen, workers: 1 and access_log: stdout are filled in unless
-    given) or a YAML string (with "{listen}" replaced by the address);
+    given, and admin on a free port of its own unless the config has an
+    'admin' key: tt.admin_port) or a YAML string (with "{listen}" replaced
+    by the address);
     telltale(argv=[...]) runs other subcommands, "{listen}" likewise replaced.
     Returns a started Telltale."""
     started = []
@@ -238,9 +246,14 @@ def telltale(tmp_path):
         port = port or free_port()
         listen = "127.0.0.1:%d" % port
         name = "telltale%d" % len(started)
+        admin_port = None
         if argv is None:
             if isinstance(config, dict):
                 cfg = {"workers": 1, "access_log": "stdout", "listen": [listen]}
+                if "admin" not in config:
+                    # Not the default 127.0.0.1:9901: tests run side by side.
+                    admin_port = free_port()
+                    cfg["admin"] = {"listen": "127.0.0.1:%d" % admin_port}
                 cfg.update(config)
                 text = to_yaml(cfg) + "\n"
             else:
@@ -251,6 +264,7 @@ def telltale(tmp_path):
         else:
             argv = [a.replace("{listen}", listen) for a in argv]
         tt = Telltale([telltale_bin()] + argv, tmp_path, port, name)
+        tt.admin_port = admin_port
         started.append(tt)
         if ready:
             tt.wait_ready()

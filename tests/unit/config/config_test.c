@@ -186,7 +186,8 @@ Test(config, print_format)
 	                 "t.yaml:5:1: error: unknown key 'listn' at the top level\n"
 	                 "  hint: did you mean 'listen'? valid keys: workers, "
 	                 "access_log, name, listen, upstreams, routes, timeouts, "
-	                 "limits, trusted_networks, error_detail_networks, error_page, stale\n");
+	                 "limits, trusted_networks, error_detail_networks, error_page, stale, "
+	                 "admin\n");
 }
 
 Test(config, refcount_frees_on_last_unref)

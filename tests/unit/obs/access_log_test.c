@@ -15,6 +15,7 @@ Test(access_log, full_entry_has_every_key)
 	struct tt_log_entry e = {
 	    .time_ms = 1764115200123ull,
 	    .request_id = "abc",
+	    .trace_id = "4bf92f3577b34da6a3ce929d0e0e4736",
 	    .downstream = "127.0.0.1:5000",
 	    .method = "GET",
 	    .method_len = 3,
@@ -33,6 +34,7 @@ Test(access_log, full_entry_has_every_key)
 	line[n] = 0;
 	cr_assert_str_eq(line,
 	                 "{\"time\":\"2025-11-26T00:00:00.123Z\",\"request_id\":\"abc\","
+	                 "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\","
 	                 "\"downstream\":\"127.0.0.1:5000\",\"method\":\"GET\",\"target\":\"/x\","
 	                 "\"status\":200,\"bytes_in\":0,\"bytes_out\":120,\"duration_ms\":1.500,"
 	                 "\"upstream\":\"127.0.0.1:8000\",\"upstream_status\":200,"
@@ -60,6 +62,7 @@ Test(access_log, absent_values_are_null_and_bytes_escaped)
 	};
 	size_t n = tt_log_format(line, sizeof(line), &e);
 	line[n] = 0;
+	cr_assert(strstr(line, "\"request_id\":\"r\",\"trace_id\":null,"), "%s", line);
 	cr_assert(strstr(line, "\"method\":null"));
 	cr_assert(strstr(line, "\"target\":\"/a\\\"b\\\\c\\u0001\\u00ff\""), "%s", line);
 	cr_assert(strstr(line, "\"upstream\":null"));
