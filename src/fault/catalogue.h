@@ -342,6 +342,24 @@
 	  "balancer in front of telltale has that timeout: raise it, or speed up the endpoint\n" \
 	  "Check the application's latency for the targets involved with `curl -s -o /dev/null -w " \
 	  "'%{time_starttransfer}\\n' http://HOST/PATH`") \
+	X(DOWNSTREAM_STALLED, "http_request_error", 0, 0, TT_SIDE_DOWNSTREAM, TT_STAGE_RESPOND, TT_RETRY_NEVER, "downstream_stalled", \
+	  "The client stopped reading the response", \
+	  /* explain */ \
+	  "The client kept its connection open but read nothing of the response for longer than " \
+	  "timeouts.downstream_idle; telltale had stopped reading the upstream meanwhile " \
+	  "(backpressure), so the upstream was not at fault, and the connection was closed.", \
+	  /* causes */ \
+	  "A client that opened a download and stopped reading it (a paused or hung program)\n" \
+	  "A very slow or congested network path to the client\n" \
+	  "A deliberate slow-read attack holding connections open", \
+	  /* visitor */ \
+	  "Start the download again\n" \
+	  "If it keeps stopping, check your connection or try another network", \
+	  /* operator */ \
+	  "Look at the downstream address and bytes_out on these lines: one client or many\n" \
+	  "If they come from a few addresses holding many connections, limit them in front of " \
+	  "telltale (limits.max_connections bounds the total)\n" \
+	  "Raise timeouts.downstream_idle in FILE if legitimate clients read this slowly") \
 	/* ---- telltale itself ---- */ \
 	X(DESTINATION_NOT_FOUND, "destination_not_found", 404, 500, TT_SIDE_PROXY, TT_STAGE_ROUTE, TT_RETRY_NEVER, "no_route", \
 	  "No route matches this host and path", \

@@ -98,7 +98,12 @@ void tt_ex_fault(struct tt_exchange *ex, enum tt_fault_id id, enum tt_stage stag
 	struct tt_fault_attempt *a = tt_ex_attempt(ex);
 	struct tt_worker *w = ex->c->w;
 
-	tt_metrics_fault(&w->metrics, tt_ex_group(ex), tt_ex_server(ex), id);
+	const struct tt_fault_info *fi = tt_fault_info(id);
+	/* A fault of the downstream's is not its server's: it counts under
+	 * the group only. */
+	int server = fi && fi->side == TT_SIDE_DOWNSTREAM ? -1 : tt_ex_server(ex);
+
+	tt_metrics_fault(&w->metrics, tt_ex_group(ex), server, id);
 	tt_fault_set(&ex->fault, id, stage, sys_err);
 	tt_ex_attempt_end(ex, 0, id);
 	if (ex->pool) {
@@ -909,83 +914,4 @@ static void on_us_written(uv_write_t *req, int status)
 	}
 	tt_buf_compact(&ex->c->in, ex->c->head_len);
 	tt_ex_pump_request(ex);
-}
-
-/* ---- downstream events ---- */
-
-void tt_exchange_on_ds_data(struct tt_exchange *ex)
-{
-	tt_conn_touch(ex->c);
-	tt_ex_pump_request(ex);
-	/* Not connected yet: bytes wait in the buffer; stop when it is full. */
-	if (ex->c->in.len >= ex->c->w->bufs.block_bytes)
-		tt_conn_pause(ex->c);
-}
-
-void tt_exchange_on_ds_written(struct tt_exchange *ex, int status)
-{
-	struct tt_conn *c = ex->c;
-	if (status < 0) {
-		tt_ex_fault(ex, TT_FAULT_DOWNSTREAM_CLOSED, TT_STAGE_RESPOND, status);
-		tt_ex_drop_upstream(ex);
-		tt_ex_free(ex, 0);
-		tt_conn_close(c);
-		return;
-	}
-	if (ex->local_pending) {
-		tt_ex_local_send(ex);
-		return;
-	}
-	if (ex->local) {
-		tt_ex_free(ex, 1);
-		return;
-	}
-	if (!ex->up)
-		return; /* a 100 Continue went out before the upstream was ready */
-	if (ex->up->in.off == ex->up->in.len)
-		ex->up->in.off = ex->up->in.len = 0;
-	tt_ex_process_response(ex);
-}
-
-void tt_exchange_on_ds_eof(struct tt_exchange *ex, int err)
-{
-	struct tt_conn *c = ex->c;
-	if (err == UV_EOF && ex->req_done) {
-		/* A half-close after a complete request: answer, then close. */
-		ex->ds_keep = 0;
-		return;
-	}
-	if (!ex->fault.id)
-		tt_ex_fault(ex, TT_FAULT_DOWNSTREAM_CLOSED,
-		            ex->req_done ? TT_STAGE_RESPOND : TT_STAGE_REQUEST, err);
-	if (!ex->resp_started)
-		ex->status = 499;
-	tt_ex_drop_upstream(ex);
-	tt_ex_free(ex, 0);
-	tt_conn_close(c);
-}
-
-void tt_exchange_on_ds_timeout(struct tt_exchange *ex)
-{
-	if (ex->up && ex->up->writing) {
-		tt_ex_fault(ex, TT_FAULT_CONNECTION_WRITE_TIMEOUT, TT_STAGE_SEND, 0);
-		tt_fault_details(&ex->fault, "the upstream took no request bytes for %llu ms",
-		                 (unsigned long long)ex->c->w->cfg->timeouts.downstream_idle_ms);
-		tt_ex_fail(ex);
-		return;
-	}
-	if (!ex->req_done)
-		tt_ex_fail_with(ex, TT_FAULT_REQUEST_BODY_TIMEOUT, TT_STAGE_REQUEST, 0);
-}
-
-void tt_exchange_abort(struct tt_exchange *ex)
-{
-	if (!ex->fault.id) {
-		tt_ex_fault(ex, TT_FAULT_PROXY_INTERNAL_ERROR, TT_STAGE_PROXY, 0);
-		tt_fault_details(&ex->fault, "cut by telltale: the shutdown grace period ran out");
-	}
-	if (!ex->resp_started && !ex->status)
-		ex->status = 499;
-	tt_ex_drop_upstream(ex);
-	tt_ex_free(ex, 0);
 }

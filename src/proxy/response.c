@@ -389,12 +389,27 @@ static void handle_up_eof(struct tt_exchange *ex)
 	response_done(ex);
 }
 
+/* The downstream is not taking the response as fast as it comes: stop
+ * reading the upstream (backpressure). Its silence is then telltale's
+ * doing, so the upstream idle timer stops and the downstream's idle timer
+ * runs instead: a client that never reads is its own fault. */
+static void stall_on_downstream(struct tt_exchange *ex)
+{
+	struct tt_upconn *u = ex->up;
+	tt_upconn_read_stop(u);
+	if (ex->resp != TT_RESP_BODY)
+		return;
+	tt_ex_up_timer_arm(ex, 0); /* the total timeout alone */
+	if (ex->req_done)
+		tt_conn_touch(ex->c);
+}
+
 void tt_ex_process_response(struct tt_exchange *ex)
 {
 	struct tt_upconn *u = ex->up;
 
 	if (ex->c->writing) {
-		tt_upconn_read_stop(u);
+		stall_on_downstream(ex);
 		return;
 	}
 	if (ex->resp == TT_RESP_WAIT) {
@@ -412,7 +427,7 @@ void tt_ex_process_response(struct tt_exchange *ex)
 	if (ex->resp == TT_RESP_BODY && pump_response(ex) < 0)
 		return;
 	if (ex->c->writing) {
-		tt_upconn_read_stop(u);
+		stall_on_downstream(ex);
 		return;
 	}
 	if (ex->resp == TT_RESP_DONE) {
@@ -425,6 +440,12 @@ void tt_ex_process_response(struct tt_exchange *ex)
 	}
 	if (u->in.data && u->in.off == u->in.len)
 		u->in.off = u->in.len = 0;
+	if (ex->resp == TT_RESP_BODY && !u->reading) {
+		/* The downstream drained: the upstream's silence counts again. */
+		if (ex->req_done)
+			tt_conn_untime(ex->c);
+		tt_ex_up_timer_arm(ex, ex->c->w->cfg->timeouts.upstream_idle_ms);
+	}
 	tt_upconn_read_start(u, tt_ex_on_up_read);
 }
 
