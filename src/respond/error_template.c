@@ -25,13 +25,14 @@ enum ph {
 	PH_TYPE,
 	PH_CHAIN,
 	PH_DETAILS,
+	PH_TRACE_ID,
 	PH__COUNT
 };
 
 static const char *const names[PH__COUNT] = {
     "status", "reason",     "title",         "explanation",    "request_id",
     "time",   "failed_hop", "visitor_steps", "operator_steps", "proxy_status",
-    "fault",  "type",       "chain",         "details"};
+    "fault",  "type",       "chain",         "details",        "trace_id"};
 
 /* A "{{" at tpl[at]: sets *end past its "}}" and *name, *n to the trimmed
  * name. Returns the placeholder, -1 when unknown, -2 when unclosed (no
@@ -127,6 +128,7 @@ static void fill(struct tt_out *o, const struct tt_ev *e, enum ph p)
 	case PH_TITLE: text(o, e->info->title); break;
 	case PH_EXPLANATION: text(o, e->explain); break;
 	case PH_REQUEST_ID: text(o, v->request_id ? v->request_id : ""); break;
+	case PH_TRACE_ID: text(o, v->trace_id ? v->trace_id : ""); break;
 	case PH_TIME: text(o, e->time); break;
 	case PH_FAILED_HOP: text(o, e->failed_hop); break;
 	case PH_VISITOR_STEPS: tt_ev_html_steps(o, e->info->visitor); break;

@@ -61,6 +61,16 @@ Test(error_template, scalar_placeholders)
 	cr_assert_str_eq(out, want);
 }
 
+Test(error_template, trace_id_placeholder)
+{
+	v.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+	render("[{{trace_id}}]");
+	cr_assert_str_eq(out, "[4bf92f3577b34da6a3ce929d0e0e4736]");
+	v.trace_id = NULL;
+	render("[{{trace_id}}]");
+	cr_assert_str_eq(out, "[]");
+}
+
 Test(error_template, explanation_is_escaped)
 {
 	render("<p>{{explanation}}</p>");
