@@ -3,6 +3,7 @@
  * catalogue, and the two writers.
  */
 #include "doctor/report.h"
+#include "fault/doc.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -110,34 +111,9 @@ static const char *const marks[] = {"\u2713", "\u2717", "\u2013", "!"};
 static const char *const colours[] = {"\033[32m", "\033[31m", "\033[2m", "\033[33m"};
 #define RESET "\033[0m"
 
-/* Write s[0..len) wrapped at TEXT_WIDTH, every line indented by indent;
- * the first line starts at column col. Long words stay whole. */
 static void wrap(FILE *out, const char *s, size_t len, int col, int indent)
 {
-	size_t i = 0;
-	int start = 1;
-
-	while (i < len) {
-		size_t j;
-		while (i < len && s[i] == ' ')
-			i++;
-		for (j = i; j < len && s[j] != ' '; j++)
-			;
-		if (j == i)
-			break;
-		if (!start && col + 1 + (int)(j - i) > TEXT_WIDTH) {
-			fprintf(out, "\n%*s", indent, "");
-			col = indent;
-		} else if (!start) {
-			fputc(' ', out);
-			col++;
-		}
-		fwrite(s + i, 1, j - i, out);
-		col += (int)(j - i);
-		start = 0;
-		i = j;
-	}
-	fputc('\n', out);
+	tt_fault_wrap(out, s, len, col, indent, TEXT_WIDTH);
 }
 
 static void step_line(FILE *out, const struct tt_doc_step *s, int colour)

@@ -222,12 +222,7 @@ void tt_fault_write_markdown(FILE *out)
 
 /* ---- plain text ---- */
 
-/*
- * Write s[0..len) word-wrapped at TEXT_WIDTH: the first line starts at
- * column first (the caller already wrote that much), the next ones are
- * indented by hang spaces. Words longer than a line stay whole.
- */
-static void wrap(FILE *out, const char *s, size_t len, int first, int hang)
+void tt_fault_wrap(FILE *out, const char *s, size_t len, int first, int hang, int width)
 {
 	int col = first, start = 1;
 	size_t i = 0;
@@ -240,7 +235,7 @@ static void wrap(FILE *out, const char *s, size_t len, int first, int hang)
 			;
 		if (j == i)
 			break;
-		if (!start && col + 1 + (int)(j - i) > TEXT_WIDTH) {
+		if (!start && col + 1 + (int)(j - i) > width) {
 			fprintf(out, "\n%*s", hang, "");
 			col = hang;
 		} else if (!start) {
@@ -253,6 +248,11 @@ static void wrap(FILE *out, const char *s, size_t len, int first, int hang)
 		i = j;
 	}
 	fputc('\n', out);
+}
+
+static void wrap(FILE *out, const char *s, size_t len, int first, int hang)
+{
+	tt_fault_wrap(out, s, len, first, hang, TEXT_WIDTH);
 }
 
 static void text_list(FILE *out, const char *heading, const char *column, int numbered)

@@ -22,6 +22,12 @@ void tt_fault_write_markdown(FILE *out);
  * terminal. fi must not be NULL. */
 void tt_fault_write_text(FILE *out, const struct tt_fault_info *fi);
 
+/* Write s[0..len) word-wrapped at width columns and a newline: the first
+ * line starts at column first (the caller already wrote that much), the
+ * next ones are indented by hang spaces. Words longer than a line stay
+ * whole. Shared by the catalogue's text and telltale doctor's report. */
+void tt_fault_wrap(FILE *out, const char *s, size_t len, int first, int hang, int width);
+
 /* Names used in the docs, the text and the CLI: "downstream", "proxy",
  * "upstream"; "never", "safe", "idempotent". "?" when out of range. */
 const char *tt_fault_side_name(int side);
