@@ -31,9 +31,53 @@ struct tt_cfg_cidr {
 
 struct tt_cfg_server {
 	char *address;                /* as written: "127.0.0.1:8000" or "app:80" */
-	struct sockaddr_storage addr; /* resolved at load time */
+	char *host;                   /* the host part as written, without brackets */
+	uint16_t port;                /* host byte order */
+	int dynamic;                  /* host is a name, resolved at run time by the
+	                               * worker's resolver (net/dns.h); addr unset */
+	struct sockaddr_storage addr; /* an IP literal's address; addr_len 0 when dynamic */
 	socklen_t addr_len;
 	uint32_t weight; /* >= 1, default 1 */
+};
+
+/* One certificate of a TLS listener (tls.certificates[]). */
+struct tt_cfg_tls_cert {
+	char *cert; /* PEM file: leaf first, then intermediates */
+	char *key;  /* PEM key file */
+};
+
+/* listen[].tls: telltale terminates TLS on this listener (docs/tls.md). */
+struct tt_cfg_tls_listener {
+	struct tt_cfg_tls_cert *certs; /* >= 1; certs[0] is the default */
+	size_t ncerts;
+	int redirect_http;    /* plain HTTP on the port gets 301 to https:// */
+	char *client_ca;      /* mutual TLS: CA file; NULL = no client certificate asked */
+	unsigned min_version; /* 12 (default) or 13 */
+	/* Built by the loader from the above (every pair checked): shared by
+	 * every worker, released with the config. A struct tt_tls_ctx *. */
+	void *ctx;
+};
+
+/* upstreams.NAME.tls: telltale speaks TLS to every server of the group. */
+struct tt_cfg_tls_upstream {
+	int verify;           /* default 1 */
+	char *ca_file;        /* NULL = the system store */
+	char *sni;            /* NULL = each server's host */
+	char *client_cert;    /* NULL = none */
+	char *client_key;     /* required with client_cert */
+	unsigned min_version; /* 12 (default) or 13 */
+	void *ctx;            /* struct tt_tls_ctx *, built by the loader */
+};
+
+/* resolver: how named upstream servers are resolved (docs/dns.md). */
+struct tt_cfg_resolver {
+	char **servers;      /* "ip", "ip:port", "[v6]:port"; none = the system's */
+	size_t nservers;     /* <= 8 */
+	uint64_t timeout_ms; /* default 2 s */
+	uint32_t tries;      /* 1..8, default 2 */
+	uint64_t min_ttl_ms; /* default 1 s */
+	uint64_t max_ttl_ms; /* default 5 min */
+	uint64_t stale_ms;   /* default 5 min; 0 = off */
 };
 
 /* How a group spreads requests over its servers. */
@@ -99,7 +143,8 @@ struct tt_cfg_upstream {
 	uint64_t slow_start_ms; /* a server coming back ramps up over this; 0 = off; default 10 s */
 	uint32_t max_connections; /* per server, all workers together; 0 = no limit */
 	uint32_t max_pending; /* requests waiting for a connection slot, per group; default 100 */
-	uint64_t queue_timeout_ms; /* longest wait in that queue; default 1 s */
+	uint64_t queue_timeout_ms;       /* longest wait in that queue; default 1 s */
+	struct tt_cfg_tls_upstream *tls; /* NULL = plain HTTP */
 };
 
 struct tt_cfg_route {
@@ -117,6 +162,7 @@ struct tt_cfg_listener {
 	char *address; /* as written */
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
+	struct tt_cfg_tls_listener *tls; /* NULL = plain HTTP */
 };
 
 struct tt_cfg_timeouts {
@@ -124,10 +170,13 @@ struct tt_cfg_timeouts {
 	uint64_t downstream_keepalive_ms; /* idle time between requests */
 	uint64_t downstream_idle_ms;      /* silence while reading a request body */
 	uint64_t upstream_connect_ms;
-	uint64_t upstream_head_ms; /* from request sent to response head received */
-	uint64_t upstream_idle_ms; /* silence between bytes of the response */
-	uint64_t total_ms;         /* whole exchange; 0 = no limit */
-	uint64_t grace_ms;         /* on SIGTERM, in-flight exchanges get this long */
+	uint64_t upstream_head_ms;      /* from request sent to response head received */
+	uint64_t upstream_idle_ms;      /* silence between bytes of the response */
+	uint64_t total_ms;              /* whole exchange; 0 = no limit */
+	uint64_t grace_ms;              /* on SIGTERM, in-flight exchanges get this long */
+	uint64_t upstream_handshake_ms; /* upstream TLS handshake, after connect; default 5 s */
+	uint64_t tunnel_idle_ms;        /* an upgraded (WebSocket) tunnel with no byte either
+	                                 * way for this long is closed; default 10 min */
 };
 
 struct tt_cfg_limits {
@@ -176,6 +225,7 @@ struct tt_config {
 	struct tt_cfg_limits limits;
 	struct tt_cfg_stale stale;
 	struct tt_cfg_admin admin;
+	struct tt_cfg_resolver resolver;
 
 	/* Downstreams whose X-Forwarded-*, Forwarded and X-Request-Id are kept;
 	 * default loopback only. */
