@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "net/addr.h"
+#include "net/tls_io.h"
 #include "proxy/exchange.h"
 
 /* How long a closing connection drains what the downstream still sends,
@@ -25,6 +27,7 @@ static void on_handle_closed(uv_handle_t *h)
 		return;
 	struct tt_worker *w = c->w;
 	atomic_fetch_sub(w->ds_total, 1);
+	tt_tls_io_free(&c->tls);
 	c->magic = 0;
 	free(c);
 	tt_worker_conn_gone(w);
@@ -49,6 +52,8 @@ static void close_conn(struct tt_conn *c, int reset)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
+	if (c->tls)
+		tt_tls_io_close(c->tls, on_handle_closed);
 	if (!reset || uv_tcp_close_reset(&c->tcp, on_handle_closed) != 0)
 		uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
@@ -140,7 +145,10 @@ void tt_conn_pause(struct tt_conn *c)
 	if (!c->reading)
 		return;
 	c->reading = 0;
-	uv_read_stop((uv_stream_t *)&c->tcp);
+	if (c->tls)
+		tt_tls_io_read_stop(c->tls);
+	else
+		uv_read_stop((uv_stream_t *)&c->tcp);
 }
 
 void tt_conn_resume(struct tt_conn *c)
@@ -150,7 +158,10 @@ void tt_conn_resume(struct tt_conn *c)
 	if (c->in.data && c->in.len >= c->w->bufs.block_bytes)
 		return; /* full: the exchange drains it first */
 	c->reading = 1;
-	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	if (c->tls)
+		tt_tls_io_read_start(c->tls, on_alloc, on_read);
+	else
+		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
 static void linger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -170,9 +181,13 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 		tt_conn_close(c);
 		return;
 	}
-	uv_read_stop((uv_stream_t *)&c->tcp);
 	c->reading = 1;
-	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, linger_read);
+	if (c->tls) {
+		tt_tls_io_read_start(c->tls, on_alloc, linger_read);
+	} else {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, linger_read);
+	}
 	arm(c, TT_CT_LINGER, LINGER_MS);
 }
 
@@ -189,7 +204,8 @@ static void close_gracefully(struct tt_conn *c)
 	}
 	c->lingering = 1;
 	tt_conn_untime(c);
-	if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+	if (c->tls ? tt_tls_io_shutdown(c->tls, &c->sreq, on_shutdown) != 0
+	           : uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
 		tt_conn_close(c);
 }
 
@@ -242,6 +258,92 @@ static void try_head(struct tt_conn *c)
 	tt_exchange_start(c, &req);
 }
 
+/* ---- TLS listeners ---- */
+
+/* A connection of a TLS listener that failed before any request: one log
+ * line with the fault, counted without a group (there is no request). */
+static void log_tls_fault(struct tt_conn *c, struct tt_fault *f)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tt_log_entry e = {
+	    .time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
+	    .downstream = c->peer,
+	    .duration_ms = -1,
+	    .upstream_connect_ms = -1,
+	    .upstream_head_ms = -1,
+	    .fault = f,
+	};
+	tt_metrics_fault(&c->w->metrics, -1, -1, f->id);
+	tt_log_write(&c->w->log, &e);
+}
+
+static void on_tls_handshake(struct tt_tls_io *io, int status)
+{
+	struct tt_conn *c = tt_tls_io_owner(io);
+	struct tt_fault f;
+	if (status == 0)
+		return;
+	tt_fault_clear(&f);
+	if (tt_tls_classify(tt_tls_io_conn(io), &f) == TT_FAULT_NONE)
+		tt_fault_set(&f, TT_FAULT_TLS_PROTOCOL_ERROR, TT_STAGE_TLS, 0);
+	log_tls_fault(c, &f);
+	tt_conn_close(c);
+}
+
+static void tls_sock_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct tt_conn *c = h->data;
+	tt_tls_io_sock_alloc(c->tls, buf);
+}
+
+static void tls_sock_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct tt_conn *c = s->data;
+	tt_tls_io_sock_read(c->tls, nread);
+}
+
+/*
+ * The first n bytes of a TLS listener's connection, at c->in.data +
+ * c->in.len: a TLS handshake record (type 22) starts TLS with them; else
+ * it is plain HTTP on the TLS port, answered with a redirect to https://
+ * (redirect_http) or closed. Returns 0 to go on with the bytes as plain
+ * HTTP, 1 when they were taken.
+ */
+static int sniff(struct tt_conn *c, size_t n)
+{
+	const struct tt_cfg_tls_listener *lt = c->w->cfg->listeners[c->listener].tls;
+	struct tt_tls_conn *t;
+	struct tt_fault f;
+
+	c->tls_sniff = 0;
+	if ((unsigned char)c->in.data[c->in.len] != 22) {
+		if (lt->redirect_http) {
+			c->plain_on_tls = 1;
+			return 0;
+		}
+		tt_fault_clear(&f);
+		tt_fault_set(&f, TT_FAULT_TLS_PROTOCOL_ERROR, TT_STAGE_TLS, 0);
+		tt_fault_details(&f, "plain HTTP spoken on a TLS port (%s)",
+		                 c->w->cfg->listeners[c->listener].address);
+		log_tls_fault(c, &f);
+		tt_conn_close(c);
+		return 1;
+	}
+	t = tt_tls_conn_new(lt->ctx, NULL);
+	if (!t) {
+		tt_conn_close(c);
+		return 1;
+	}
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	c->tls =
+	    tt_tls_io_new(&c->w->loop, &c->tcp, t, tls_sock_alloc, tls_sock_read, on_tls_handshake);
+	c->handles++;
+	tt_tls_io_start(c->tls, c->in.data + c->in.len, n);
+	tt_tls_io_read_start(c->tls, on_alloc, on_read);
+	return 1;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct tt_conn *c = s->data;
@@ -263,6 +365,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			tt_conn_close(c);
 		return;
 	}
+	if (c->tls_sniff && sniff(c, (size_t)nread) != 0)
+		return;
 	c->in.len += (uint32_t)nread;
 	switch (c->state) {
 	case TT_CONN_IDLE:
@@ -299,6 +403,15 @@ int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out)
 		total += bufs[k].len;
 	if (total == 0)
 		return 1;
+	if (c->tls) {
+		c->ex->wreq.data = c->ex;
+		r = tt_tls_io_write(c->tls, &c->ex->wreq, bufs, n, on_written);
+		if (r < 0)
+			return -1;
+		*bytes_out += total;
+		c->writing = r == 0;
+		return r;
+	}
 	r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);
 	if (r < 0 && r != UV_EAGAIN && r != UV_ENOSYS)
 		return -1;
@@ -404,6 +517,7 @@ void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
 		tt_exchange_reject(c, TT_FAULT_CONNECTION_LIMIT_REACHED, details);
 		return;
 	}
+	c->tls_sniff = w->cfg->listeners[c->listener].tls ? 1 : 0;
 	arm(c, TT_CT_HEAD, w->cfg->timeouts.downstream_head_ms);
 	tt_conn_resume(c);
 }

@@ -22,6 +22,8 @@
 #include "core/buf.h"
 #include "core/worker.h"
 
+struct tt_tls_io;
+
 #define TT_CONN_MAGIC 0x74746463u
 
 enum tt_conn_state {
@@ -45,7 +47,10 @@ struct tt_conn {
 	unsigned lingering : 1; /* closing: write side shut, draining reads */
 	unsigned dispatching : 1;
 	unsigned again : 1;
+	unsigned tls_sniff : 1;    /* a TLS listener's connection before its first byte */
+	unsigned plain_on_tls : 1; /* plain HTTP on a TLS listener with redirect_http */
 	struct tt_worker *w;
+	struct tt_tls_io *tls;       /* NULL on a plain connection */
 	struct tt_exchange *ex;      /* current exchange or NULL */
 	struct tt_conn *prev, *next; /* worker's list */
 	uv_tcp_t tcp;

@@ -12,6 +12,7 @@
 #include "proxy/exchange_int.h"
 
 #include "fault/classify.h"
+#include "net/tls_io.h"
 #include "obs/admin.h"
 #include "upstream/balancer.h"
 #include "upstream/health.h"
@@ -483,6 +484,10 @@ void tt_exchange_start(struct tt_conn *c, const struct tt_h1_head *req)
 	}
 	ex->host = host;
 	ex->host_len = (uint32_t)host_len;
+	if (c->plain_on_tls) {
+		tt_ex_local_redirect(ex, path, path_len);
+		return;
+	}
 	if (w->admin && c->listener + 1 == w->cfg->admin.shared && tt_admin_owns(path, path_len)) {
 		tt_ex_local_admin(ex, path, path_len); /* admin.allow_public: the pages here */
 		return;
@@ -510,6 +515,46 @@ static void on_up_ready(struct tt_exchange *ex)
 	tt_ex_pump_request(ex);
 }
 
+/* The TLS handshake with the upstream failed: the catalogue's TLS row
+ * for what the engine observed, with its details and parameter. */
+static void tls_fault(struct tt_exchange *ex, struct tt_tls_conn *t)
+{
+	struct tt_fault f;
+	enum tt_fault_id id;
+	tt_fault_clear(&f);
+	id = tt_tls_classify(t, &f);
+	if (id == TT_FAULT_NONE) {
+		id = TT_FAULT_TLS_PROTOCOL_ERROR;
+		snprintf(f.details, sizeof(f.details), "the TLS connection failed");
+	}
+	tt_ex_fault(ex, id, TT_STAGE_TLS, 0);
+	memcpy(ex->fault.details, f.details, sizeof(f.details));
+	memcpy(ex->fault.param_name, f.param_name, sizeof(f.param_name));
+	memcpy(ex->fault.param_value, f.param_value, sizeof(f.param_value));
+	ex->fault.int_value = f.int_value;
+	ex->fault.param_is_int = f.param_is_int;
+}
+
+void tt_ex_tls_failed(struct tt_exchange *ex)
+{
+	tls_fault(ex, tt_tls_io_conn(ex->up->tls));
+	tt_ex_fail(ex);
+}
+
+static void on_up_handshake(struct tt_tls_io *io, int status)
+{
+	struct tt_upconn *u = tt_tls_io_owner(io);
+	struct tt_exchange *ex = u->ex;
+	if (!ex || u->closing)
+		return;
+	uv_timer_stop(&u->timer);
+	if (status < 0) {
+		tt_ex_tls_failed(ex);
+		return;
+	}
+	on_up_ready(ex);
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
 	struct tt_upconn *u = req->data;
@@ -531,7 +576,18 @@ static void on_connect(uv_connect_t *req, int status)
 		a->connect_ms = tt_ex_ms_since(ex->t_connect_start_ns);
 	tt_hist_observe(&ex->c->w->metrics.connect[tt_ex_group(ex)],
 	                tt_ex_ms_since(ex->t_connect_start_ns));
-	on_up_ready(ex);
+	if (!ex->pool->group->tls) {
+		on_up_ready(ex);
+		return;
+	}
+	if (tt_upconn_tls_start(u, on_up_handshake) != 0) {
+		tt_ex_fault(ex, TT_FAULT_PROXY_CONFIGURATION_ERROR, TT_STAGE_TLS, 0);
+		tt_fault_details(&ex->fault, "no TLS connection can be made for the name \"%s\"",
+		                 ex->pool->server->host ? ex->pool->server->host : "");
+		tt_ex_fail(ex);
+		return;
+	}
+	tt_ex_up_timer_arm(ex, ex->c->w->cfg->timeouts.upstream_handshake_ms);
 }
 
 static void attempt_run(struct tt_exchange *ex);
@@ -779,33 +835,7 @@ static void on_us_written(uv_write_t *req, int status);
  * *err). */
 static int us_write(struct tt_exchange *ex, uv_buf_t *iov, int n, int *err)
 {
-	struct tt_upconn *u = ex->up;
-	size_t total = 0, done;
-	int r, i = 0;
-
-	for (int k = 0; k < n; k++)
-		total += iov[k].len;
-	r = uv_try_write((uv_stream_t *)&u->tcp, iov, (unsigned)n);
-	if (r < 0 && r != UV_EAGAIN) {
-		*err = r;
-		return -1;
-	}
-	done = r > 0 ? (size_t)r : 0;
-	if (done == total)
-		return 1;
-	while (done >= iov[i].len) {
-		done -= iov[i].len;
-		i++;
-	}
-	iov[i].base += done;
-	iov[i].len -= done;
-	r = uv_write(&u->wreq, (uv_stream_t *)&u->tcp, iov + i, (unsigned)(n - i), on_us_written);
-	if (r != 0) {
-		*err = r;
-		return -1;
-	}
-	u->writing = 1;
-	return 0;
+	return tt_upconn_write(ex->up, iov, n, on_us_written, err);
 }
 
 /* Feed the request bytes read so far; append what to write to iov. */

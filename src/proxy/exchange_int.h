@@ -50,6 +50,9 @@ void tt_ex_free(struct tt_exchange *ex, int notify);
 /* Answer with the admin page for path (admin.allow_public, obs/admin.h). */
 void tt_ex_local_admin(struct tt_exchange *ex, const char *path, size_t path_len);
 
+/* Answer plain HTTP on a TLS listener (redirect_http): 301 to https://. */
+void tt_ex_local_redirect(struct tt_exchange *ex, const char *path, size_t path_len);
+
 /* Continue a local response once a queued downstream write drained. */
 void tt_ex_local_send(struct tt_exchange *ex);
 
@@ -75,6 +78,10 @@ int tt_ex_reparse_request(struct tt_exchange *ex, struct tt_h1_head *req);
 
 /* Wall clock, ms since the epoch (Date and Expires are compared with it). */
 uint64_t tt_ex_wall_ms(void);
+
+/* The upstream TLS connection failed (handshake, or a fatal alert on the
+ * first read): record the catalogue's TLS row and answer. */
+void tt_ex_tls_failed(struct tt_exchange *ex);
 
 /* Request side (exchange.c). */
 void tt_ex_pump_request(struct tt_exchange *ex);

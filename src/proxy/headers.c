@@ -348,12 +348,31 @@ ssize_t tt_hdr_local_response(char *out, size_t cap, int status, const char *con
 	return w.over ? -1 : (ssize_t)w.len;
 }
 
+ssize_t tt_hdr_redirect_https(char *out, size_t cap, const char *host, size_t host_len,
+                              const char *path, size_t path_len, const char *request_id)
+{
+	struct tt_wbuf w;
+	tt_wbuf_init(&w, out, cap);
+	tt_wbuf_str(&w, "HTTP/1.1 301 Moved Permanently\r\nLocation: https://");
+	tt_wbuf_put(&w, host, host_len);
+	tt_wbuf_put(&w, path, path_len);
+	tt_wbuf_str(&w, "\r\nContent-Length: 0\r\n");
+	if (request_id && request_id[0]) {
+		tt_wbuf_str(&w, "X-Request-Id: ");
+		tt_wbuf_str(&w, request_id);
+		tt_wbuf_put(&w, "\r\n", 2);
+	}
+	tt_wbuf_str(&w, "Connection: close\r\n\r\n");
+	return w.over ? -1 : (ssize_t)w.len;
+}
+
 const char *tt_hdr_reason(int status)
 {
 	switch (status) {
 	case 100: return "Continue";
 	case 200: return "OK";
 	case 204: return "No Content";
+	case 301: return "Moved Permanently";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 403: return "Forbidden";

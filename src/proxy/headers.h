@@ -103,6 +103,12 @@ struct tt_hdr_response_ctx {
 ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_head *resp,
                                    const struct tt_hdr_response_ctx *ctx);
 
+/* The answer to plain HTTP on a TLS listener with redirect_http: 301 to
+ * https://HOST/PATH (the Host as sent, port included, since that port
+ * speaks TLS), no body, Connection: close. Returns its length or -1. */
+ssize_t tt_hdr_redirect_https(char *out, size_t cap, const char *host, size_t host_len,
+                              const char *path, size_t path_len, const char *request_id);
+
 /* The head of a response telltale makes itself (errors, 404 without a
  * route): content_type, Content-Length body_len, X-Request-Id,
  * Proxy-Status (when proxy_status is non-empty: one member, RFC 9209),

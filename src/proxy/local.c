@@ -103,6 +103,43 @@ void tt_ex_local_send(struct tt_exchange *ex)
 	}
 }
 
+void tt_ex_local_redirect(struct tt_exchange *ex, const char *path, size_t path_len)
+{
+	struct tt_conn *c = ex->c;
+	struct tt_worker *w = c->w;
+	const char *host = ex->host;
+	size_t host_len = ex->host_len;
+	ssize_t hlen;
+	uv_buf_t iov;
+	int r;
+
+	if (!host_len) {
+		host = w->cfg->listeners[c->listener].address;
+		host_len = strlen(host);
+	}
+	ex->local = 1;
+	ex->status = 301;
+	ex->ds_keep = 0;
+	if (!ex->resphead)
+		ex->resphead = tt_bufpool_get(&w->bufs);
+	hlen = tt_hdr_redirect_https(ex->resphead, w->bufs.block_bytes, host, host_len, path,
+	                             path_len, ex->request_id);
+	if (hlen < 0) {
+		tt_ex_fail_with(ex, TT_FAULT_REQUEST_HEAD_TOO_LARGE, TT_STAGE_REQUEST, 0);
+		return;
+	}
+	iov = uv_buf_init(ex->resphead, (unsigned)hlen);
+	ex->resp_started = 1;
+	ex->resp = TT_RESP_DONE;
+	r = tt_conn_write(c, &iov, 1, &ex->bytes_out);
+	if (r < 0) {
+		tt_ex_free(ex, 0);
+		tt_conn_close(c);
+	} else if (r == 1) {
+		tt_ex_free(ex, 1);
+	}
+}
+
 /* An admin page on a public listener (admin.allow_public): rendered here,
  * on the worker, from every worker's metrics (obs/admin.h). */
 void tt_ex_local_admin(struct tt_exchange *ex, const char *path, size_t path_len)

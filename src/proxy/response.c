@@ -55,6 +55,16 @@ static void on_up_timer(uv_timer_t *t)
 	if (!ex)
 		return;
 	to = &ex->c->w->cfg->timeouts;
+	if (tt_upconn_handshaking(u) &&
+	    !(to->total_ms && now - ex->t_start_ns >= ms_to_ns(to->total_ms))) {
+		tt_ex_fault(ex, TT_FAULT_CONNECTION_TIMEOUT, TT_STAGE_TLS, UV_ETIMEDOUT);
+		tt_fault_details(&ex->fault,
+		                 "the TLS handshake with %s did not finish within %llu ms "
+		                 "(timeouts.upstream_handshake)",
+		                 ex->pool->addr, (unsigned long long)to->upstream_handshake_ms);
+		tt_ex_fail(ex);
+		return;
+	}
 	fw = (struct tt_fault_wait){
 	    .to = to,
 	    .total_expired = to->total_ms && now - ex->t_start_ns >= ms_to_ns(to->total_ms),
@@ -466,6 +476,12 @@ void tt_ex_on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		} else {
 			tt_upconn_read_stop(u);
 		}
+		return;
+	}
+	if (nread == UV_EPROTO && u->tls && ex->resp == TT_RESP_WAIT) {
+		/* TLS 1.3: a refused client certificate arrives as an alert on
+		 * the first read; the request was not processed. */
+		tt_ex_tls_failed(ex);
 		return;
 	}
 	if (nread < 0) {

@@ -13,6 +13,7 @@
 
 #include "core/worker.h"
 #include "net/addr.h"
+#include "net/tls_io.h"
 
 static void pool_init(struct tt_pool *p, struct tt_worker *w, const struct tt_cfg_upstream *g,
                       const struct tt_cfg_server *s)
@@ -165,6 +166,7 @@ static void on_handle_closed(uv_handle_t *h)
 	if (--u->handles == 0) {
 		struct tt_pool *p = u->pool;
 		p->nlive--;
+		tt_tls_io_free(&u->tls);
 		u->magic = 0;
 		free(u);
 		kick(p);
@@ -179,6 +181,8 @@ void tt_upconn_close(struct tt_upconn *u)
 	unlink_idle(u);
 	u->ex = NULL;
 	tt_bufpool_put(&u->pool->w->bufs, &u->in.data);
+	if (u->tls)
+		tt_tls_io_close(u->tls, on_handle_closed);
 	uv_close((uv_handle_t *)&u->tcp, on_handle_closed);
 	uv_close((uv_handle_t *)&u->timer, on_handle_closed);
 }
@@ -200,7 +204,10 @@ void tt_upconn_read_start(struct tt_upconn *u, uv_read_cb cb)
 	if (u->reading || u->closing)
 		return;
 	u->reading = 1;
-	uv_read_start((uv_stream_t *)&u->tcp, on_alloc, cb);
+	if (u->tls)
+		tt_tls_io_read_start(u->tls, on_alloc, cb);
+	else
+		uv_read_start((uv_stream_t *)&u->tcp, on_alloc, cb);
 }
 
 void tt_upconn_read_stop(struct tt_upconn *u)
@@ -208,7 +215,77 @@ void tt_upconn_read_stop(struct tt_upconn *u)
 	if (!u->reading)
 		return;
 	u->reading = 0;
-	uv_read_stop((uv_stream_t *)&u->tcp);
+	if (u->tls)
+		tt_tls_io_read_stop(u->tls);
+	else
+		uv_read_stop((uv_stream_t *)&u->tcp);
+}
+
+static void tls_sock_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct tt_upconn *u = h->data;
+	tt_tls_io_sock_alloc(u->tls, buf);
+}
+
+static void tls_sock_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct tt_upconn *u = s->data;
+	tt_tls_io_sock_read(u->tls, nread);
+}
+
+int tt_upconn_tls_start(struct tt_upconn *u, void (*on_done)(struct tt_tls_io *io, int status))
+{
+	const struct tt_cfg_tls_upstream *cfg = u->pool->group->tls;
+	struct tt_tls_conn *t = tt_tls_conn_new(cfg->ctx, u->pool->server->host);
+	if (!t)
+		return -1;
+	u->tls =
+	    tt_tls_io_new(&u->pool->w->loop, &u->tcp, t, tls_sock_alloc, tls_sock_read, on_done);
+	u->handles++;
+	tt_tls_io_start(u->tls, NULL, 0);
+	return 0;
+}
+
+int tt_upconn_handshaking(const struct tt_upconn *u)
+{
+	return u->connected && u->tls && !tt_tls_io_open(u->tls);
+}
+
+int tt_upconn_write(struct tt_upconn *u, uv_buf_t *iov, int n, uv_write_cb cb, int *err)
+{
+	size_t total = 0, done;
+	int r, i = 0;
+
+	if (u->tls) {
+		r = tt_tls_io_write(u->tls, &u->wreq, iov, n, cb);
+		if (r < 0)
+			*err = UV_EPROTO;
+		u->writing = r == 0;
+		return r;
+	}
+	for (int k = 0; k < n; k++)
+		total += iov[k].len;
+	r = uv_try_write((uv_stream_t *)&u->tcp, iov, (unsigned)n);
+	if (r < 0 && r != UV_EAGAIN) {
+		*err = r;
+		return -1;
+	}
+	done = r > 0 ? (size_t)r : 0;
+	if (done == total)
+		return 1;
+	while (done >= iov[i].len) {
+		done -= iov[i].len;
+		i++;
+	}
+	iov[i].base += done;
+	iov[i].len -= done;
+	r = uv_write(&u->wreq, (uv_stream_t *)&u->tcp, iov + i, (unsigned)(n - i), cb);
+	if (r != 0) {
+		*err = r;
+		return -1;
+	}
+	u->writing = 1;
+	return 0;
 }
 
 /* An idle connection: any byte or end of stream means it is unusable. */

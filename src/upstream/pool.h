@@ -33,6 +33,7 @@
 struct tt_worker;
 struct tt_exchange;
 struct tt_health_group;
+struct tt_tls_io;
 
 /* A request waiting for a connection slot in a group whose servers are all
  * at their max_connections. Embedded in its owner; callbacks run on the
@@ -82,6 +83,7 @@ struct tt_upconn {
 	struct tt_upconn *prev, *next; /* idle list */
 	struct tt_buf in;
 	uint64_t idle_since_ms; /* uv_now() when it joined the pool */
+	struct tt_tls_io *tls;  /* NULL = plain; set once TCP connected (tt_upconn_tls_start) */
 	uint8_t handles;        /* open handles; freed at 0 */
 	unsigned connected : 1;
 	unsigned closing : 1;
@@ -133,6 +135,22 @@ void tt_pool_give(struct tt_upconn *u);
 void tt_upconn_close(struct tt_upconn *u);
 
 /* Read and release helpers used by the exchange. */
+/*
+ * The group speaks TLS: start the handshake on a connected u, with the
+ * server's host (or the group's tls.sni) as the name. on_done(io, status)
+ * fires once, later (tt_tls_io_owner(io) is u). Returns 0, or -1 when no
+ * TLS connection could be made for the name (nothing started).
+ */
+int tt_upconn_tls_start(struct tt_upconn *u, void (*on_done)(struct tt_tls_io *io, int status));
+
+/* 1 while u is TCP-connected but its TLS handshake has not completed. */
+int tt_upconn_handshaking(const struct tt_upconn *u);
+
+/* Write to the upstream, as tt_conn_write: 1 all written now, 0 queued
+ * (cb(&u->wreq, status) later), -1 failed (a libuv code in *err). iov is
+ * updated in place past what went out now. */
+int tt_upconn_write(struct tt_upconn *u, uv_buf_t *iov, int n, uv_write_cb cb, int *err);
+
 void tt_upconn_read_start(struct tt_upconn *u, uv_read_cb cb);
 void tt_upconn_read_stop(struct tt_upconn *u);
 
