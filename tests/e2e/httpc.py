@@ -97,8 +97,12 @@ def chunked(*pieces, ext=None):
 
 
 class Conn:
-    def __init__(self, port, timeout=10.0, host="127.0.0.1"):
+    def __init__(self, port, timeout=10.0, host="127.0.0.1", tls=None, server_hostname=None,
+                 session=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls is not None:  # an ssl.SSLContext: speak HTTPS
+            self.sock = tls.wrap_socket(self.sock, server_hostname=server_hostname,
+                                        session=session)
         self.timeout = timeout
         self.buf = bytearray()
         self.eof = False
