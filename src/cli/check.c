@@ -12,7 +12,8 @@ static const char usage[] = "usage: telltale check [-c FILE]\n"
                             "\n"
                             "Validate FILE (default: telltale.yaml) without starting anything.\n"
                             "Prints each problem as FILE:LINE:COL: error: MESSAGE with a hint and\n"
-                            "exits 1, or prints a one-line summary and exits 0.\n";
+                            "exits 1, or prints a one-line summary and exits 0. Warnings\n"
+                            "(FILE:LINE:COL: warning: ...) do not change the exit status.\n";
 
 int tt_cli_check(int argc, char **argv)
 {
@@ -38,11 +39,12 @@ int tt_cli_check(int argc, char **argv)
 	memset(&diags, 0, sizeof(diags));
 	if (tt_cfg_load_file(file, &cfg, &diags) != 0) {
 		tt_cfg_diags_print(&diags, stderr);
-		size_t total = diags.n + diags.ndropped;
+		size_t total = diags.nerrors;
 		fprintf(stderr, "%s: %zu problem%s\n", file, total, total == 1 ? "" : "s");
 		tt_cfg_diags_fini(&diags);
 		return 1;
 	}
+	tt_cfg_diags_print(&diags, stderr); /* warnings only */
 	tt_cfg_diags_fini(&diags);
 	for (size_t i = 0; i < cfg->nupstreams; i++)
 		nservers += cfg->upstreams[i].nservers;

@@ -143,7 +143,7 @@ static struct tt_config *load(const char *file, struct tt_doc_report *rep)
 	tt_fault_clear(&f);
 	tt_fault_set(&f, TT_FAULT_PROXY_CONFIGURATION_ERROR, TT_STAGE_PROXY, 0);
 	tt_fault_details(&f, "%s: %zu problem%s; `telltale check -c %s` lists them", file,
-	                 diags.n + diags.ndropped, diags.n + diags.ndropped == 1 ? "" : "s", file);
+	                 diags.nerrors, diags.nerrors == 1 ? "" : "s", file);
 	tt_doc_step_add(rep, TT_DOC_STEP_CONFIG, "", TT_DOC_FAIL, -1, "%s", f.details);
 	tt_doc_verdict(rep, &f, "");
 	tt_cfg_diags_fini(&diags);

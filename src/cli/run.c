@@ -66,6 +66,7 @@ int tt_cli_run(int argc, char **argv)
 		        file);
 		return 1;
 	}
+	tt_cfg_diags_print(&diags, stderr); /* warnings */
 	tt_cfg_diags_fini(&diags);
 	rc = tt_server_run(cfg);
 	tt_cfg_unref(&cfg);

@@ -124,6 +124,21 @@ struct tt_cfg_server *tt_cfg_push_server(struct tt_cfg_upstream *u)
 	return s;
 }
 
+enum tt_val_err tt_cfg_server_parse(const char *address, struct tt_cfg_server *s)
+{
+	char host[256];
+	memset(s, 0, sizeof(*s));
+	enum tt_val_err e =
+	    tt_val_server(address, host, sizeof(host), &s->port, &s->addr, &s->addr_len);
+	if (e)
+		return e;
+	s->address = tt_cfg_strdup(address);
+	s->host = tt_cfg_strdup(host);
+	s->dynamic = s->addr_len == 0;
+	s->weight = 1;
+	return TT_VAL_OK;
+}
+
 struct tt_cfg_route *tt_cfg_push_route(struct tt_config *c)
 {
 	return push((void **)&c->routes, &c->nroutes, sizeof(*c->routes));
@@ -175,7 +190,14 @@ struct tt_config *tt_cfg_new_default(void)
 	    .upstream_idle_ms = 60000,
 	    .total_ms = 0,
 	    .grace_ms = 10000,
+	    .upstream_handshake_ms = 5000,
+	    .tunnel_idle_ms = 600000,
 	};
+	c->resolver = (struct tt_cfg_resolver){.timeout_ms = 2000,
+	                                       .tries = 2,
+	                                       .min_ttl_ms = 1000,
+	                                       .max_ttl_ms = 300000,
+	                                       .stale_ms = 300000};
 	c->limits = (struct tt_cfg_limits){
 	    .head_bytes = 16384, .header_count = 100, .body_bytes = 0, .max_connections = 10000};
 	/* The stale store is off until given a size: it costs memory per
@@ -347,20 +369,16 @@ int tt_cfg_add_upstream(struct tt_config *c, const char *name, const char *const
 	struct tt_cfg_upstream *u = tt_cfg_push_upstream(c);
 	u->name = tt_cfg_strdup(name);
 	for (size_t i = 0; i < nservers; i++) {
-		struct sockaddr_storage ss;
-		socklen_t len = 0;
-		char why[128], what[320];
-		enum tt_val_err e = tt_val_addr(servers[i], 0, &ss, &len, why, sizeof(why));
+		struct tt_cfg_server srv;
+		char what[320];
+		enum tt_val_err e = tt_cfg_server_parse(servers[i], &srv);
 		if (e) {
 			snprintf(what, sizeof(what), "upstream '%s' server %zu", q, i + 1);
-			tt_cfg_value_problem(d, 0, 0, what, TT_CFG_V_ADDR, servers[i], e, why);
+			tt_cfg_value_problem(d, 0, 0, what, TT_CFG_V_ADDR, servers[i], e, NULL);
 			rc = -1;
 			continue;
 		}
-		struct tt_cfg_server *s = tt_cfg_push_server(u);
-		s->address = tt_cfg_strdup(servers[i]);
-		s->addr = ss;
-		s->addr_len = len;
+		*tt_cfg_push_server(u) = srv;
 	}
 	return rc;
 }
@@ -573,12 +591,17 @@ void tt_cfg_free(struct tt_config *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nlisteners; i++)
+	for (size_t i = 0; i < c->nlisteners; i++) {
 		free(c->listeners[i].address);
+		tt_cfg_tls_listener_free(c->listeners[i].tls);
+	}
 	for (size_t i = 0; i < c->nupstreams; i++) {
 		struct tt_cfg_upstream *u = &c->upstreams[i];
-		for (size_t j = 0; j < u->nservers; j++)
+		for (size_t j = 0; j < u->nservers; j++) {
 			free(u->servers[j].address);
+			free(u->servers[j].host);
+		}
+		tt_cfg_tls_upstream_free(u->tls);
 		free(u->servers);
 		free(u->name);
 		free(u->active.path);
@@ -600,6 +623,9 @@ void tt_cfg_free(struct tt_config *c)
 	free(c->access_log);
 	free(c->name);
 	free(c->admin.address);
+	for (size_t i = 0; i < c->resolver.nservers; i++)
+		free(c->resolver.servers[i]);
+	free(c->resolver.servers);
 	free(c);
 }
 

@@ -244,8 +244,13 @@ struct tt_config {
 	size_t error_page_len;
 };
 
+/* An error fails the load; a warning (a certificate about to expire,
+ * verification turned off) is printed and the load goes on. */
+enum tt_cfg_severity { TT_CFG_ERROR = 0, TT_CFG_WARNING };
+
 /* One problem found while loading. */
 struct tt_cfg_diag {
+	enum tt_cfg_severity severity;
 	unsigned line, col; /* 1-based; 0 when the problem is not in one place */
 	char message[256];
 	char hint[256]; /* may be empty */
@@ -258,15 +263,19 @@ struct tt_cfg_diag {
 struct tt_cfg_diags {
 	struct tt_cfg_diag *items; /* heap; freed by tt_cfg_diags_fini */
 	size_t n, cap;
-	char *file;      /* heap copy of the file name */
-	size_t ndropped; /* problems past TT_CFG_DIAGS_MAX: counted, not kept */
+	char *file;       /* heap copy of the file name */
+	size_t ndropped;  /* problems past TT_CFG_DIAGS_MAX: counted, not kept */
+	size_t nerrors;   /* errors, kept or dropped */
+	size_t nwarnings; /* warnings, kept or dropped */
 };
 
 /*
  * Load and validate a file. On success returns 0 and *out holds a config
- * with one reference (the caller's). On failure returns the number of
- * problems (> 0), *out is NULL, and diags lists them all. diags must be
- * zeroed by the caller and released with tt_cfg_diags_fini either way.
+ * with one reference (the caller's); diags may still hold warnings
+ * (diags->nwarnings), which the caller should print. On failure returns
+ * the number of errors (> 0), *out is NULL, and diags lists them all
+ * (and the warnings). diags must be zeroed by the caller and released
+ * with tt_cfg_diags_fini either way.
  */
 int tt_cfg_load_file(const char *path, struct tt_config **out, struct tt_cfg_diags *diags);
 
@@ -274,8 +283,8 @@ int tt_cfg_load_file(const char *path, struct tt_config **out, struct tt_cfg_dia
 int tt_cfg_load_string(const char *name, const char *yaml, size_t len, struct tt_config **out,
                        struct tt_cfg_diags *diags);
 
-/* Print every diagnostic as "file:line:col: error: message" plus an indented
- * hint line to the given stdio stream. */
+/* Print every diagnostic as "file:line:col: error: message" (or
+ * "warning:") plus an indented hint line to the given stdio stream. */
 void tt_cfg_diags_print(const struct tt_cfg_diags *diags, void *stdio_file);
 void tt_cfg_diags_fini(struct tt_cfg_diags *diags);
 
@@ -312,7 +321,8 @@ void tt_cfg_unref(struct tt_config **c);
  * except 0, to avoid unit mistakes). Sizes: "512", "16k", "16KiB", "1m",
  * "1MiB", "1g". Percentages: "20%" or "20", 0 to 100. Addresses:
  * "host:port", "[v6]:port"; host names are resolved with getaddrinfo at
- * load time.
+ * load time (listeners and the admin address only: an upstream server's
+ * host name is kept as a name and resolved by the worker, net/dns.h).
  */
 int tt_cfg_parse_duration(const char *s, uint64_t *ms);
 int tt_cfg_parse_size(const char *s, uint64_t *bytes);
@@ -321,7 +331,8 @@ int tt_cfg_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len
 int tt_cfg_parse_cidr(const char *s, struct tt_cfg_cidr *out);
 
 /*
- * Test hook: resolve host names with `resolve` instead of getaddrinfo; NULL
+ * Test hook for listener and admin addresses (upstream server names are
+ * never resolved at load): resolve host names with `resolve` instead of getaddrinfo; NULL
  * restores getaddrinfo. resolve returns 0 after filling ss and len (the
  * port is set afterwards), or -1 when the name is unknown. Numeric
  * addresses never reach it. Not thread-safe: for tests and fuzz targets,

@@ -54,7 +54,11 @@ void tt_cfg_diag_add(struct tt_cfg_diags *d, unsigned line, unsigned col, const 
  * readable whatever the input. */
 void tt_cfg_quote(char *dst, size_t size, const char *s);
 
-/* The number of problems recorded in d so far. */
+/* Record a warning: printed, but the load goes on. */
+void tt_cfg_diag_warn(struct tt_cfg_diags *d, unsigned line, unsigned col, const char *hint,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The number of errors recorded in d so far (warnings do not count). */
 size_t tt_cfg_nproblems(const struct tt_cfg_diags *d);
 
 /* Set the file name used in messages, unless one is already set. */
@@ -93,6 +97,15 @@ struct tt_cfg_server *tt_cfg_push_server(struct tt_cfg_upstream *u);
 struct tt_cfg_route *tt_cfg_push_route(struct tt_config *c);
 struct tt_cfg_cidr *tt_cfg_push_trusted(struct tt_config *c);
 struct tt_cfg_cidr *tt_cfg_push_detail(struct tt_config *c);
+
+/* An upstream server from "host:port": an IP literal is parsed into addr,
+ * a host name is kept (dynamic, resolved by the worker); weight 1. On
+ * success s owns its strings; on failure s holds nothing to free. */
+enum tt_val_err tt_cfg_server_parse(const char *address, struct tt_cfg_server *s);
+
+/* Free a TLS section and drop its context (load_edge.c); NULL is ignored. */
+void tt_cfg_tls_listener_free(struct tt_cfg_tls_listener *t);
+void tt_cfg_tls_upstream_free(struct tt_cfg_tls_upstream *t);
 
 /* strdup that aborts on failure (our own small allocation). */
 char *tt_cfg_strdup(const char *s);

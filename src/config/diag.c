@@ -18,9 +18,13 @@
  * keep the message on one line. */
 #define QUOTE_MAX 64
 
-void tt_cfg_diag_add(struct tt_cfg_diags *d, unsigned line, unsigned col, const char *hint,
-                     const char *fmt, ...)
+static void diag_vadd(struct tt_cfg_diags *d, enum tt_cfg_severity sev, unsigned line, unsigned col,
+                      const char *hint, const char *fmt, va_list ap)
 {
+	if (sev == TT_CFG_ERROR)
+		d->nerrors++;
+	else
+		d->nwarnings++;
 	if (d->n >= TT_CFG_DIAGS_MAX) {
 		d->ndropped++;
 		return;
@@ -34,18 +38,34 @@ void tt_cfg_diag_add(struct tt_cfg_diags *d, unsigned line, unsigned col, const 
 		d->cap = cap;
 	}
 	struct tt_cfg_diag *g = &d->items[d->n++];
-	va_list ap;
+	g->severity = sev;
 	g->line = line;
 	g->col = line ? col : 0;
-	va_start(ap, fmt);
 	vsnprintf(g->message, sizeof(g->message), fmt, ap);
-	va_end(ap);
 	snprintf(g->hint, sizeof(g->hint), "%s", hint ? hint : "");
+}
+
+void tt_cfg_diag_add(struct tt_cfg_diags *d, unsigned line, unsigned col, const char *hint,
+                     const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	diag_vadd(d, TT_CFG_ERROR, line, col, hint, fmt, ap);
+	va_end(ap);
+}
+
+void tt_cfg_diag_warn(struct tt_cfg_diags *d, unsigned line, unsigned col, const char *hint,
+                      const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	diag_vadd(d, TT_CFG_WARNING, line, col, hint, fmt, ap);
+	va_end(ap);
 }
 
 size_t tt_cfg_nproblems(const struct tt_cfg_diags *d)
 {
-	return d->n + d->ndropped;
+	return d->nerrors;
 }
 
 void tt_cfg_diags_set_file(struct tt_cfg_diags *d, const char *file)
@@ -83,10 +103,11 @@ void tt_cfg_diags_print(const struct tt_cfg_diags *d, void *stdio_file)
 	const char *file = d->file ? d->file : "telltale";
 	for (size_t i = 0; i < d->n; i++) {
 		const struct tt_cfg_diag *g = &d->items[i];
+		const char *sev = g->severity == TT_CFG_WARNING ? "warning" : "error";
 		if (g->line)
-			fprintf(f, "%s:%u:%u: error: %s\n", file, g->line, g->col, g->message);
+			fprintf(f, "%s:%u:%u: %s: %s\n", file, g->line, g->col, sev, g->message);
 		else
-			fprintf(f, "%s: error: %s\n", file, g->message);
+			fprintf(f, "%s: %s: %s\n", file, sev, g->message);
 		if (g->hint[0])
 			fprintf(f, "  hint: %s\n", g->hint);
 	}

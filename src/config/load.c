@@ -37,6 +37,16 @@ void tt_ld_say(struct tt_ld *l, const struct tt_ynode *n, const char *hint, cons
 	tt_cfg_diag_add(l->d, n->line, n->col, hint, "%s", msg);
 }
 
+void tt_ld_warn(struct tt_ld *l, const struct tt_ynode *n, const char *hint, const char *fmt, ...)
+{
+	char msg[sizeof(((struct tt_cfg_diag *)0)->message)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tt_cfg_diag_warn(l->d, n->line, n->col, hint, "%s", msg);
+}
+
 static const char *kind_expect(enum tt_yn_kind k)
 {
 	return k == TT_YN_MAP ? "a mapping" : k == TT_YN_SEQ ? "a list" : "a single value";
@@ -369,59 +379,6 @@ static void h_name(struct tt_ld *l, const struct tt_ld_key *key, const char *wha
 	l->c->name = tt_cfg_strdup(v->str);
 }
 
-static void listen_one(struct tt_ld *l, const char *what, const struct tt_ynode *it,
-                       const unsigned *lines)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = 0;
-	char why[128], q[280];
-	struct tt_config *c = l->c;
-	enum tt_val_err e = tt_val_addr(it->str, 1, &ss, &len, why, sizeof(why));
-	if (e) {
-		tt_cfg_value_problem(l->d, it->line, it->col, what, TT_CFG_V_LISTEN_ADDR, it->str,
-		                     e, why);
-		return;
-	}
-	for (size_t j = 0; j < c->nlisteners; j++) {
-		if (c->listeners[j].addr_len != len || memcmp(&c->listeners[j].addr, &ss, len))
-			continue;
-		tt_cfg_quote(q, sizeof(q), it->str);
-		tt_ld_say(l, it, "give each address once",
-		          "%s: '%s' is the same address as line %u", what, q, lines[j]);
-		return;
-	}
-	struct tt_cfg_listener *ls = tt_cfg_push_listener(c);
-	ls->address = tt_cfg_strdup(it->str);
-	ls->addr = ss;
-	ls->addr_len = len;
-}
-
-static void h_listen(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
-                     const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
-{
-	if (v->n == 0) {
-		tt_ld_say(l, v, "list at least one address, e.g. listen: [\"127.0.0.1:8080\"]",
-		          "'listen' is empty");
-		return;
-	}
-	/* Lines of the listeners kept so far, to point a duplicate at its first. */
-	unsigned *lines = calloc(v->n, sizeof(*lines));
-	if (!lines)
-		abort();
-	for (size_t i = 0; i < v->n; i++) {
-		const struct tt_ynode *it = v->items[i];
-		char iw[TT_LD_WHAT_MAX];
-		snprintf(iw, sizeof(iw), "listen %zu", i + 1);
-		if (!item_scalar(l, iw, it, "write each address as host:port, e.g. 127.0.0.1:8080"))
-			continue;
-		size_t before = l->c->nlisteners;
-		listen_one(l, iw, it, lines);
-		if (l->c->nlisteners > before)
-			lines[before] = it->line;
-	}
-	free(lines);
-}
-
 /* An explicit list replaces the loopback default; [] matches no one. */
 static void load_cidrs(struct tt_ld *l, const struct tt_ynode *v, const char *list_name,
                        struct tt_cfg_cidr *(*push_one)(struct tt_config *), size_t *n)
@@ -526,6 +483,8 @@ static const struct tt_ld_key timeout_keys[] = {
     T(upstream_idle, 1, "a duration greater than 0, such as 60s"),
     T(total, 0, "a duration such as 5m, or 0 for no limit"),
     T(grace, 1, "a duration greater than 0, such as 10s"),
+    T(upstream_handshake, 0, "a duration such as 5s, or 0 for no limit"),
+    T(tunnel_idle, 0, "a duration such as 10m, or 0 for no limit"),
 #undef T
 };
 
@@ -638,7 +597,8 @@ static const struct tt_ld_key top_keys[] = {
      offsetof(struct tt_config, workers), 1, TT_CFG_MAX_WORKERS, 4},
     {"access_log", TT_YN_SCALAR, "stdout, off, or a file path", h_access_log, 0, 0, 0, 0},
     {"name", TT_YN_SCALAR, "a name for Via and Proxy-Status, such as edge-1", h_name, 0, 0, 0, 0},
-    {"listen", TT_YN_SEQ, "a list of addresses, e.g. [\"127.0.0.1:8080\"]", h_listen, 0, 0, 0, 0},
+    {"listen", TT_YN_SEQ, "a list of addresses, e.g. [\"127.0.0.1:8080\"]", tt_ld_listen, 0, 0, 0,
+     0},
     {"upstreams", TT_YN_MAP, "a mapping of names to groups, e.g. {app: {servers: [...]}}",
      tt_ld_upstreams, 0, 0, 0, 0},
     {"routes", TT_YN_SEQ, "a list of routes, e.g. [{path: /, upstream: app}]", h_routes, 0, 0, 0,
@@ -655,6 +615,8 @@ static const struct tt_ld_key top_keys[] = {
      0},
     {"admin", TT_YN_MAP, "off, or a mapping such as {listen: \"127.0.0.1:9901\"}", h_admin, 0,
      TT_LD_OR_OFF, 0, 0},
+    {"resolver", TT_YN_MAP, "a mapping, e.g. {servers: [10.0.0.53], timeout: 2s}", tt_ld_resolver,
+     0, 0, 0, 0},
 };
 
 /* Routes. */

@@ -120,4 +120,20 @@ void tt_ld_check_order(struct tt_ld *l, const struct tt_ynode *map, const char *
 void tt_ld_upstreams(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                      const struct tt_ynode *k, const struct tt_ynode *v, void *obj);
 
+/* Record a warning at node n: printed, the load goes on. */
+void tt_ld_warn(struct tt_ld *l, const struct tt_ynode *n, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The protocols at the edges (load_edge.c): listen[] entries with tls, an
+ * upstream group's tls (obj is the group), its checks against the group's
+ * servers once the whole group is read, and the resolver. */
+void tt_ld_listen(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                  const struct tt_ynode *k, const struct tt_ynode *v, void *obj);
+void tt_ld_upstream_tls(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                        const struct tt_ynode *k, const struct tt_ynode *v, void *obj);
+void tt_ld_upstream_tls_check(struct tt_ld *l, const struct tt_ynode *group, const char *what,
+                              struct tt_cfg_upstream *u);
+void tt_ld_resolver(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                    const struct tt_ynode *k, const struct tt_ynode *v, void *obj);
+
 #endif

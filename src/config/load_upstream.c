@@ -53,20 +53,15 @@ static const struct tt_ld_key keepalive_keys[] = {
 static void add_server(struct tt_ld *l, struct tt_cfg_upstream *u, const char *what,
                        const struct tt_ynode *addr, uint32_t weight)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = 0;
-	char why[128];
-	enum tt_val_err e = tt_val_addr(addr->str, 0, &ss, &len, why, sizeof(why));
+	struct tt_cfg_server srv;
+	enum tt_val_err e = tt_cfg_server_parse(addr->str, &srv);
 	if (e) {
 		tt_cfg_value_problem(l->d, addr->line, addr->col, what, TT_CFG_V_ADDR, addr->str, e,
-		                     why);
+		                     NULL);
 		return;
 	}
-	struct tt_cfg_server *s = tt_cfg_push_server(u);
-	s->address = tt_cfg_strdup(addr->str);
-	s->addr = ss;
-	s->addr_len = len;
-	s->weight = weight;
+	srv.weight = weight;
+	*tt_cfg_push_server(u) = srv;
 }
 
 static void h_servers(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
@@ -383,6 +378,8 @@ static const struct tt_ld_key group_keys[] = {
     {"health", TT_YN_MAP, "a mapping with 'passive' and/or 'active'", h_health, 0, 0, 0, 0},
     {"breaker", TT_YN_MAP, "a mapping, e.g. {failure_ratio: 50%, open_time: 5s}", h_breaker, 0, 0,
      0, 0},
+    {"tls", TT_YN_MAP, "true, or a mapping such as {ca_file: /etc/telltale/ca.pem}",
+     tt_ld_upstream_tls, 0, TT_LD_OR_OFF, 0, 0},
 };
 #undef GROUP
 
@@ -403,6 +400,7 @@ static void h_group(struct tt_ld *l, const struct tt_ld_key *key, const char *wh
 	if (!tt_ld_has_key(v, "servers"))
 		tt_ld_say(l, k, "add servers: [\"127.0.0.1:8000\"]",
 		          "upstream '%s' has no 'servers'", q);
+	tt_ld_upstream_tls_check(l, v, what, u);
 }
 
 void tt_ld_upstreams(struct tt_ld *l, const struct tt_ld_key *key, const char *what,

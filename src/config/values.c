@@ -258,8 +258,9 @@ static int gai_first(const char *host, uint16_t port, int family, int flags,
 	return 0;
 }
 
-/* Turns an already split host and port into an address. */
-static enum tt_val_err resolve(const char *host, int bracketed, uint16_t port,
+/* Turns an already split host and port into an address; a host name is
+ * looked up only when `lookup` is set, else *len is 0 (a name for later). */
+static enum tt_val_err resolve(const char *host, int bracketed, uint16_t port, int lookup,
                                struct sockaddr_storage *ss, socklen_t *len, char *why,
                                size_t whylen)
 {
@@ -274,6 +275,12 @@ static enum tt_val_err resolve(const char *host, int bracketed, uint16_t port,
 		tmp.ss_family = AF_INET;
 	} else if (looks_numeric_v4(host)) {
 		return TT_VAL_SYNTAX; /* "300.1.1.1" is a typo, not a name to look up */
+	} else if (!lookup) {
+		if (strlen(host) > 253 || host[0] == '.' || host[0] == '-' || strstr(host, ".."))
+			return TT_VAL_SYNTAX;
+		memset(ss, 0, sizeof(*ss));
+		*len = 0;
+		return TT_VAL_OK;
 	} else if (resolver) {
 		if (resolver(host, port, &tmp, &tlen)) {
 			snprintf(why, whylen, "not found");
@@ -288,17 +295,14 @@ static enum tt_val_err resolve(const char *host, int bracketed, uint16_t port,
 	return TT_VAL_OK;
 }
 
-enum tt_val_err tt_val_addr(const char *s, int empty_host_ok, struct sockaddr_storage *ss,
-                            socklen_t *len, char *why, size_t whylen)
+/* Splits "host:port" / "[v6]:port" into host (without brackets) and port. */
+static enum tt_val_err split_hostport(const char *s, int empty_host_ok, char *host, size_t hostcap,
+                                      int *bracketed, uint16_t *port)
 {
-	char host[HOST_MAX];
-	const char *port;
+	const char *ps;
 	size_t hlen;
-	int bracketed = s[0] == '[';
-
-	if (why && whylen)
-		why[0] = '\0';
-	if (bracketed) {
+	*bracketed = s[0] == '[';
+	if (*bracketed) {
 		const char *rb = strchr(s, ']');
 		if (!rb)
 			return TT_VAL_SYNTAX;
@@ -306,31 +310,78 @@ enum tt_val_err tt_val_addr(const char *s, int empty_host_ok, struct sockaddr_st
 			return rb[1] ? TT_VAL_SYNTAX : TT_VAL_PORT;
 		hlen = (size_t)(rb - s - 1);
 		s++;
-		port = rb + 2;
+		ps = rb + 2;
 	} else {
 		const char *colon = strrchr(s, ':');
 		if (!colon)
 			return TT_VAL_PORT;
 		hlen = (size_t)(colon - s);
-		port = colon + 1;
+		ps = colon + 1;
 		if (memchr(s, ':', hlen))
 			return TT_VAL_V6_BRACKETS;
 	}
-	if (hlen >= sizeof(host))
+	if (hlen >= hostcap)
 		return TT_VAL_SYNTAX;
 	memcpy(host, s, hlen);
 	host[hlen] = '\0';
 	uint64_t pv;
-	if (tt_val_uint(port, &pv) != TT_VAL_OK || pv == 0 || pv > 65535)
+	if (tt_val_uint(ps, &pv) != TT_VAL_OK || pv == 0 || pv > 65535)
 		return TT_VAL_PORT;
 	if (hlen == 0) {
-		if (!empty_host_ok || bracketed)
-			return bracketed ? TT_VAL_SYNTAX : TT_VAL_NO_HOST;
-		memcpy(host, "0.0.0.0", sizeof("0.0.0.0"));
+		if (!empty_host_ok || *bracketed)
+			return *bracketed ? TT_VAL_SYNTAX : TT_VAL_NO_HOST;
+		snprintf(host, hostcap, "0.0.0.0");
 	}
-	if (!host_chars_ok(host, bracketed))
+	if (!host_chars_ok(host, *bracketed))
 		return TT_VAL_SYNTAX;
-	return resolve(host, bracketed, (uint16_t)pv, ss, len, why, whylen);
+	*port = (uint16_t)pv;
+	return TT_VAL_OK;
+}
+
+enum tt_val_err tt_val_addr(const char *s, int empty_host_ok, struct sockaddr_storage *ss,
+                            socklen_t *len, char *why, size_t whylen)
+{
+	char host[HOST_MAX];
+	int bracketed;
+	uint16_t port;
+	if (why && whylen)
+		why[0] = '\0';
+	enum tt_val_err e = split_hostport(s, empty_host_ok, host, sizeof(host), &bracketed, &port);
+	if (e)
+		return e;
+	return resolve(host, bracketed, port, 1, ss, len, why, whylen);
+}
+
+enum tt_val_err tt_val_server(const char *s, char *host, size_t hostcap, uint16_t *port,
+                              struct sockaddr_storage *ss, socklen_t *len)
+{
+	char h[HOST_MAX], why[8];
+	int bracketed;
+	uint16_t p;
+	enum tt_val_err e = split_hostport(s, 0, h, sizeof(h), &bracketed, &p);
+	if (e == TT_VAL_OK)
+		e = resolve(h, bracketed, p, 0, ss, len, why, sizeof(why));
+	if (e == TT_VAL_OK) {
+		snprintf(host, hostcap, "%s", h);
+		*port = p;
+	}
+	return e;
+}
+
+enum tt_val_err tt_val_nameserver(const char *s)
+{
+	unsigned char buf[16];
+	char host[HOST_MAX];
+	int bracketed;
+	uint16_t port;
+	if (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1)
+		return TT_VAL_OK;
+	enum tt_val_err e = split_hostport(s, 0, host, sizeof(host), &bracketed, &port);
+	if (e)
+		return e;
+	if (inet_pton(bracketed ? AF_INET6 : AF_INET, host, buf) != 1)
+		return TT_VAL_SYNTAX;
+	return TT_VAL_OK;
 }
 
 static int host_bits_set(const struct tt_cfg_cidr *c)

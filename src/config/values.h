@@ -6,7 +6,7 @@
  *
  * Internal to src/config/. No allocation; nothing here prints. Only
  * tt_val_addr may block: it resolves host names (getaddrinfo, or the hook
- * set with tt_cfg_set_resolver).
+ * set with tt_cfg_set_resolver), for listeners and the admin address.
  */
 #ifndef TT_CONFIG_VALUES_H
 #define TT_CONFIG_VALUES_H
@@ -49,6 +49,17 @@ enum tt_val_err tt_val_size(const char *s, uint64_t *bytes);
  */
 enum tt_val_err tt_val_addr(const char *s, int empty_host_ok, struct sockaddr_storage *ss,
                             socklen_t *len, char *why, size_t whylen);
+
+/*
+ * An upstream server's "host:port" or "[v6]:port": never resolved. An IP
+ * literal fills ss and len; a host name (checked for its characters) sets
+ * *len to 0. Either way host (without brackets) and port are filled.
+ */
+enum tt_val_err tt_val_server(const char *s, char *host, size_t hostcap, uint16_t *port,
+                              struct sockaddr_storage *ss, socklen_t *len);
+
+/* A resolver's address: "ip", "ip:port", "v6" or "[v6]:port", literals only. */
+enum tt_val_err tt_val_nameserver(const char *s);
 
 /* "20%" or a bare "20": a whole percentage from 0 to 100. "20.5%", "020%"
  * and "101%" are refused (SYNTAX, LEADING_ZERO, RANGE). */

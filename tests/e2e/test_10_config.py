@@ -174,3 +174,25 @@ def test_missing_config_file_is_named(tmp_path, sub):
     assert p.returncode == 1, (p.stdout, p.stderr)
     assert "no-such-telltale.yaml" in p.stderr
     assert not sanitizer_report(p.stderr), p.stderr
+
+
+# -- warnings: printed, never fatal -----------------------------------------------
+
+def test_check_prints_warnings_and_exits_0(tmp_path):
+    text = BASE + "    tls: {verify: false}\n"
+    p = run_on(tmp_path, "check", text)
+    assert p.returncode == 0, p.stderr
+    assert "ok" in p.stdout.lower(), p.stdout
+    warn = re.compile(r"^telltale\.yaml:5:19: warning: upstreams\.app\.tls\.verify: false "
+                      r"accepts any certificate", re.M)
+    assert warn.search(p.stderr), p.stderr
+    assert ": error:" not in p.stderr, p.stderr
+
+
+def test_check_warnings_do_not_hide_errors(tmp_path):
+    text = BASE + "    tls: {verify: false}\nworkers: 0\n"
+    p = run_on(tmp_path, "check", text)
+    assert p.returncode == 1, p.stderr
+    assert "telltale.yaml:5:19: warning: " in p.stderr, p.stderr
+    assert [d[:2] for d in diagnostics(p.stderr)] == [(6, 10)], p.stderr
+    assert "telltale.yaml: 1 problem" in p.stderr, p.stderr

@@ -71,10 +71,20 @@ Test(config, full_file_lands_in_struct)
 	cr_assert_eq(app->servers[0].weight, 1);
 	cr_assert_str_eq(app->servers[1].address, "app.internal:8001");
 	cr_assert_eq(app->servers[1].weight, 2);
-	const struct sockaddr_in *s1 = (const struct sockaddr_in *)&app->servers[1].addr;
-	cr_assert_eq(s1->sin_addr.s_addr, inet_addr("10.0.0.7"));
-	cr_assert_eq(ntohs(s1->sin_port), 8001);
-	cr_assert_eq(app->servers[1].addr_len, sizeof(struct sockaddr_in));
+	/* A name is kept for the worker's resolver, never resolved at load. */
+	cr_assert_str_eq(app->servers[1].host, "app.internal");
+	cr_assert_eq(app->servers[1].port, 8001);
+	cr_assert_eq(app->servers[1].dynamic, 1);
+	cr_assert_eq(app->servers[1].addr_len, 0);
+	/* A literal is parsed, and its host and port kept as well. */
+	const struct sockaddr_in *s0 = (const struct sockaddr_in *)&app->servers[0].addr;
+	cr_assert_eq(s0->sin_addr.s_addr, inet_addr("127.0.0.1"));
+	cr_assert_eq(ntohs(s0->sin_port), 8000);
+	cr_assert_eq(app->servers[0].addr_len, sizeof(struct sockaddr_in));
+	cr_assert_str_eq(app->servers[0].host, "127.0.0.1");
+	cr_assert_eq(app->servers[0].port, 8000);
+	cr_assert_eq(app->servers[0].dynamic, 0);
+	cr_assert_str_eq(C->upstreams[1].servers[0].host, "::1");
 	cr_assert_eq(app->keepalive_max_idle, 16);
 	cr_assert_eq(app->keepalive_idle_timeout_ms, 2500);
 	cr_assert_eq(C->upstreams[1].keepalive_max_idle, 256);
@@ -187,7 +197,7 @@ Test(config, print_format)
 	                 "  hint: did you mean 'listen'? valid keys: workers, "
 	                 "access_log, name, listen, upstreams, routes, timeouts, "
 	                 "limits, trusted_networks, error_detail_networks, error_page, stale, "
-	                 "admin\n");
+	                 "admin, resolver\n");
 }
 
 Test(config, refcount_frees_on_last_unref)
@@ -232,7 +242,7 @@ Test(config, builder_one_upstream_gets_default_route)
 
 Test(config, builder_reports_without_position)
 {
-	const char *bad[] = {"127.0.0.1", "nosuch.internal:80"};
+	const char *bad[] = {"127.0.0.1", "-nosuch.internal:80"};
 	C = tt_cfg_new_default();
 	cr_assert_eq(tt_cfg_add_listener(C, "::1:80", &D), -1);
 	cr_assert_eq(tt_cfg_add_upstream(C, "app", bad, 2, &D), -1);
@@ -243,7 +253,7 @@ Test(config, builder_reports_without_position)
 	cr_assert_eq(tt_cfg_finish(C, &D), 8, "%s", printed());
 	expect_diag(0, 0, "listen: IPv6 address '::1:80' needs brackets");
 	expect_diag(0, 0, "upstream 'app' server 1: '127.0.0.1' needs a port");
-	expect_diag(0, 0, "upstream 'app' server 2: host 'nosuch.internal' does not resolve");
+	expect_diag(0, 0, "upstream 'app' server 2: '-nosuch.internal:80' is not a valid address");
 	expect_diag(0, 0, "upstream name 'app' is already defined");
 	expect_diag(0, 0, "route 1: host 'a.com:80' must not include a port");
 	expect_diag(0, 0, "route 1: path 'api' must start with '/'");

@@ -367,3 +367,42 @@ Test(values, bool_true_and_false_only)
 		cr_assert_eq(tt_val_bool(bad[i], &b), TT_VAL_SYNTAX, "'%s'", bad[i]);
 	cr_assert_eq(b, 7, "output touched on error");
 }
+
+Test(values, server_names_are_kept_not_resolved)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 99;
+	char host[256];
+	uint16_t port = 0;
+	/* Not even the fake resolver is asked: a name stays a name. */
+	cr_assert_eq(tt_val_server("nosuch.internal:8080", host, sizeof(host), &port, &ss, &len),
+	             TT_VAL_OK);
+	cr_assert_str_eq(host, "nosuch.internal");
+	cr_assert_eq(port, 8080);
+	cr_assert_eq(len, 0);
+	cr_assert_eq(tt_val_server("10.1.2.3:81", host, sizeof(host), &port, &ss, &len), TT_VAL_OK);
+	assert_v4(&ss, "10.1.2.3", 81);
+	cr_assert_eq(len, sizeof(struct sockaddr_in));
+	cr_assert_str_eq(host, "10.1.2.3");
+	cr_assert_eq(tt_val_server("[::1]:443", host, sizeof(host), &port, &ss, &len), TT_VAL_OK);
+	cr_assert_str_eq(host, "::1");
+	cr_assert_eq(len, sizeof(struct sockaddr_in6));
+	cr_assert_eq(tt_val_server("a..b:80", host, sizeof(host), &port, &ss, &len), TT_VAL_SYNTAX);
+	cr_assert_eq(tt_val_server("-a:80", host, sizeof(host), &port, &ss, &len), TT_VAL_SYNTAX);
+	cr_assert_eq(tt_val_server("300.1.1.1:80", host, sizeof(host), &port, &ss, &len),
+	             TT_VAL_SYNTAX);
+	cr_assert_eq(tt_val_server("app:0", host, sizeof(host), &port, &ss, &len), TT_VAL_PORT);
+	cr_assert_eq(tt_val_server(":80", host, sizeof(host), &port, &ss, &len), TT_VAL_NO_HOST);
+}
+
+Test(values, nameserver_forms)
+{
+	const char *good[] = {"10.0.0.53", "10.0.0.53:5353", "2001:db8::53", "[2001:db8::53]:53"};
+	const char *bad[] = {"dns.internal",   "dns.internal:53", "10.0.0.53:0",
+	                     "[10.0.0.53]:53", "10.0.0.300",      "",
+	                     "[::1]"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		cr_assert_eq(tt_val_nameserver(good[i]), TT_VAL_OK, "'%s'", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_neq(tt_val_nameserver(bad[i]), TT_VAL_OK, "'%s'", bad[i]);
+}
