@@ -804,6 +804,7 @@ static void attempt_run(struct tt_exchange *ex)
 	}
 	ex->head_sent = 0;
 	ex->req_sent = 0;
+	ex->send_err = 0;
 	ex->t_sent_ns = 0;
 	ex->head_deadline_ns = 0;
 	if (u) {
@@ -887,8 +888,25 @@ static void request_body_error(struct tt_exchange *ex)
 	tt_ex_fail(ex);
 }
 
+void tt_ex_send_failed(struct tt_exchange *ex, int err)
+{
+	tt_ex_fault(ex, tt_fault_from_uv(err, TT_STAGE_SEND), TT_STAGE_SEND, err);
+	tt_fault_describe_send_error(&ex->fault, err);
+	tt_ex_fail(ex);
+}
+
 static void upstream_write_failed(struct tt_exchange *ex, int err)
 {
+	if (ex->up && ex->up->tls && !ex->send_err) {
+		/* A TLS 1.3 server that refuses our client certificate says so
+		 * in an alert after our handshake ended, and closes: the write
+		 * fails first, the alert waits unread. Let the reader tell
+		 * (tt_ex_on_up_read), for a moment. */
+		ex->send_err = err;
+		ex->up->writing = 1;
+		tt_ex_up_timer_arm(ex, 1000);
+		return;
+	}
 	tt_ex_fault(ex, tt_fault_from_uv(err, TT_STAGE_SEND), TT_STAGE_SEND, err);
 	tt_fault_describe_send_error(&ex->fault, err);
 	tt_ex_fail(ex);

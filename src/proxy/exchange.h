@@ -110,6 +110,7 @@ struct tt_exchange {
 	const char *bad_head;
 	uint32_t bad_head_len, bad_head_off;
 	int up_eof;            /* libuv code of the upstream's end of stream, 0 = none */
+	int send_err;          /* a failed TLS write waiting for the reader's verdict */
 	struct tt_fault fault; /* why it failed; id NONE when it did not */
 	char request_id[TT_REQUEST_ID_MAX + 1];
 	/* Kept across recycling (not cleared by a new exchange): initialised

@@ -83,6 +83,9 @@ uint64_t tt_ex_wall_ms(void);
  * first read): record the catalogue's TLS row and answer. */
 void tt_ex_tls_failed(struct tt_exchange *ex);
 
+/* Writing the request failed with err (a libuv code): record and answer. */
+void tt_ex_send_failed(struct tt_exchange *ex, int err);
+
 /* Request side (exchange.c). */
 void tt_ex_pump_request(struct tt_exchange *ex);
 void tt_ex_attempt_start(struct tt_exchange *ex, int fresh);

@@ -55,6 +55,10 @@ static void on_up_timer(uv_timer_t *t)
 	if (!ex)
 		return;
 	to = &ex->c->w->cfg->timeouts;
+	if (ex->send_err) {
+		tt_ex_send_failed(ex, ex->send_err);
+		return;
+	}
 	if (tt_upconn_handshaking(u) &&
 	    !(to->total_ms && now - ex->t_start_ns >= ms_to_ns(to->total_ms))) {
 		tt_ex_fault(ex, TT_FAULT_CONNECTION_TIMEOUT, TT_STAGE_TLS, UV_ETIMEDOUT);

@@ -333,7 +333,7 @@ def test_check_refuses_an_expired_certificate(tmp_path, certs):
     r = check(tmp_path, listener_yaml(certs, "expired"))
     assert r.returncode == 1, r.stdout + r.stderr
     out = r.stdout + r.stderr
-    assert "t.yaml:6:" in out and "expired" in out, out
+    assert "t.yaml:5:" in out and "expired" in out, out
 
 
 def test_check_refuses_a_key_that_does_not_match(tmp_path, certs):

@@ -115,7 +115,15 @@ class TlsUpstream:
     def _serve(self, conn):
         conn.settimeout(10)
         try:
-            if self.mode != "plain":
+            if self.mode == "plain":
+                # A plain HTTP server meeting a ClientHello: 400 and close,
+                # as nginx and most servers answer bytes that are not HTTP.
+                first = conn.recv(65536)
+                if first and not first[:1].isalpha():
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                                 b"Connection: close\r\n\r\n")
+                    return
+            else:
                 conn = self.ctx.wrap_socket(conn, server_side=True)
             buf = b""
             while True:
