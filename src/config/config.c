@@ -175,6 +175,7 @@ struct tt_config *tt_cfg_new_default(void)
 	    .upstream_idle_ms = 60000,
 	    .total_ms = 0,
 	    .grace_ms = 10000,
+	    .tunnel_idle_ms = 600000,
 	};
 	c->limits = (struct tt_cfg_limits){
 	    .head_bytes = 16384, .header_count = 100, .body_bytes = 0, .max_connections = 10000};

@@ -526,6 +526,7 @@ static const struct tt_ld_key timeout_keys[] = {
     T(upstream_idle, 1, "a duration greater than 0, such as 60s"),
     T(total, 0, "a duration such as 5m, or 0 for no limit"),
     T(grace, 1, "a duration greater than 0, such as 10s"),
+    T(tunnel_idle, 1, "a duration greater than 0, such as 10m"),
 #undef T
 };
 

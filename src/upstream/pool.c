@@ -211,6 +211,19 @@ void tt_upconn_read_stop(struct tt_upconn *u)
 	uv_read_stop((uv_stream_t *)&u->tcp);
 }
 
+static void on_shutdown_write(uv_shutdown_t *req, int status)
+{
+	(void)req;
+	(void)status; /* a failure shows as a failed write or read */
+}
+
+int tt_upconn_shutdown_write(struct tt_upconn *u)
+{
+	if (u->closing)
+		return UV_ENOTCONN;
+	return uv_shutdown(&u->sreq, (uv_stream_t *)&u->tcp, on_shutdown_write);
+}
+
 /* An idle connection: any byte or end of stream means it is unusable. */
 static void on_idle_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
