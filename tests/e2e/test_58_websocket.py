@@ -242,6 +242,11 @@ def test_websocket_echo_through_telltale(telltale):
         assert log["bytes_in"] > sent and log["bytes_out"] > sent, log
         assert up.events[-1] == "closed" and "echo 300000" in up.events, up.events
         assert not up.errors, up.errors
+        # Counted like any request, under 1xx.
+        m = tt.admin("/metrics")
+        rows = [ln for ln in m.body.decode().splitlines()
+                if ln.startswith("telltale_requests_total{") and 'code="1xx"' in ln]
+        assert sum(float(r.split()[-1]) for r in rows) == 1, rows
     finally:
         up.close()
 
@@ -303,3 +308,159 @@ def test_idle_tunnel_is_closed_after_tunnel_idle(telltale):
         assert not up.errors, up.errors
     finally:
         up.close()
+
+
+def test_upgrade_request_with_a_body_sends_the_body_first(telltale):
+    got = {}
+
+    def body_then_echo(up, st, fields):
+        got["body"] = st.exactly(int(field(fields, "content-length")))
+        raw_echo(up, st, fields)
+
+    up = TunnelUpstream(body_then_echo)
+    try:
+        tt = start(telltale, up)
+        s = socket.create_connection(("127.0.0.1", tt.port), timeout=IO_TIMEOUT)
+        st = Stream(s)
+        s.sendall(b"POST /t HTTP/1.1\r\nHost: h\r\nUpgrade: echo/1\r\nConnection: Upgrade\r\n"
+                  b"Content-Length: 5\r\n\r\nhelloTUNNEL")
+        line, fields = st.head()
+        assert line.startswith("HTTP/1.1 101"), line
+        assert field(fields, "upgrade") == "echo/1", fields
+        assert st.exactly(6) == b"TUNNEL"
+        s.sendall(b"more")
+        assert st.exactly(4) == b"more"
+        s.close()
+        assert up.done.wait(5)
+        assert got["body"] == b"hello", got
+        assert up.events == ["eof"], up.events
+        assert field(up.heads[0][1], "content-length") == "5", up.heads
+        log = tt.log_line()
+        assert log["status"] == 101 and log["bytes_in"] == 5 + 6 + 4, log
+    finally:
+        up.close()
+
+
+def test_half_close_each_way(telltale):
+    """The downstream's FIN reaches the upstream, which still answers after
+    it; the upstream's FIN then ends the downstream's stream too."""
+    def echo_then_bye(up, st, fields):
+        raw_echo(up, st, fields, reply=b"bye")
+
+    up = TunnelUpstream(echo_then_bye)
+    try:
+        tt = start(telltale, up)
+        s = socket.create_connection(("127.0.0.1", tt.port), timeout=IO_TIMEOUT)
+        st = Stream(s)
+        s.sendall(upgrade_request(extra=b"abc"))
+        line, _ = st.head()
+        assert line.startswith("HTTP/1.1 101"), line
+        assert st.exactly(3) == b"abc"
+        s.shutdown(socket.SHUT_WR)
+        assert st.exactly(3) == b"bye"
+        assert st.wait_eof(5), "no end of stream after the upstream's"
+        s.close()
+        assert up.done.wait(5)
+        assert up.events == ["eof"], up.events
+        log = tt.log_line()
+        assert log["status"] == 101 and log["fault"] is None, log
+        assert log["bytes_in"] == 3, log
+    finally:
+        up.close()
+
+
+def test_downstream_closing_mid_tunnel_closes_the_upstream(telltale):
+    up = TunnelUpstream(raw_echo)
+    try:
+        tt = start(telltale, up)
+        for how in ("close", "rst"):
+            s = socket.create_connection(("127.0.0.1", tt.port), timeout=IO_TIMEOUT)
+            st = Stream(s)
+            s.sendall(upgrade_request())
+            line, _ = st.head()
+            assert line.startswith("HTTP/1.1 101"), line
+            s.sendall(b"x" * 100000)
+            assert st.exactly(100000) == b"x" * 100000
+            n_done = len(up.events)
+            if how == "rst":
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+            deadline = time.monotonic() + 5
+            while len(up.events) == n_done and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert up.events[n_done:] in (["eof"], ["reset"]), (how, up.events)
+        lines = tt.log_lines(2)
+        assert [l["status"] for l in lines] == [101, 101], lines
+        assert all(l["bytes_in"] == 100000 for l in lines), lines
+    finally:
+        up.close()
+
+
+def test_upstream_refusing_the_upgrade_is_passed_on(telltale, app):
+    tt = telltale(config(app))
+    with Conn(tt.port) as c:
+        for status in (426, 400):
+            r = c.request("GET", "/status/%d?h=Upgrade:websocket" % status, headers=[
+                ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                ("Sec-WebSocket-Version", "13")])
+            assert r.status == status, r
+            assert r.header("proxy-status") is None or \
+                "error" not in our_member(r), r
+            up = app.heads[-1]
+            assert [v for n, v in up["headers"] if n.lower() == "upgrade"] == ["websocket"], up
+            # The connection goes on as plain HTTP.
+            r = c.request("GET", "/echo")
+            assert r.status == 200, r
+            assert not [n for n, _ in app.heads[-1]["headers"] if n.lower() == "upgrade"]
+    lines = tt.log_lines(4)
+    assert [l["status"] for l in lines] == [426, 200, 400, 200], lines
+    assert all(l["fault"] is None for l in lines), lines
+
+
+def bad_101(head):
+    def handler(up, st, fields):
+        st.sock.sendall(head)
+        st.wait_eof(3)
+    return handler
+
+
+BAD_101 = [
+    # (the request's Upgrade offer or None, the 101 head, words in details)
+    (None, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+     "without Upgrade"),
+    ("websocket", b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n",
+     "'h2c', which the request did not offer"),
+    ("echo/1", b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo/2\r\nConnection: upgrade\r\n\r\n",
+     "'echo/2'"),
+    ("websocket", b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n",
+     "without an Upgrade field"),
+]
+
+
+def test_botched_101_is_http_upgrade_failed(telltale):
+    for offer, head, words in BAD_101:
+        up = TunnelUpstream(bad_101(head + b"garbage after the switch"))
+        try:
+            tt = telltale(config(up))
+            with Conn(tt.port) as c:
+                hdrs = [("Accept", "application/json")]
+                if offer:
+                    hdrs += [("Upgrade", offer), ("Connection", "upgrade")]
+                r = c.request("GET", "/ws", headers=hdrs)
+                assert r.status == 502, (offer, r)
+                params = our_member(r)
+                assert params.get("error") == Token("http_upgrade_failed"), (offer, params)
+                assert words in params.get("details", ""), (offer, params)
+                assert r.header("upgrade") is None, r
+                if offer:
+                    assert "close" in r.tokens("connection"), r
+            log = tt.log_line()
+            assert log["status"] == 502 and log["fault"] == "upgrade_failed", log
+            assert log["fault_type"] == "http_upgrade_failed", log
+            assert log["upstream_status"] == 101, log
+            assert words in log["fault_details"], log
+            assert len(up.heads) == 1, "retried: %r" % up.heads
+        finally:
+            up.close()
+        tt.stop()
