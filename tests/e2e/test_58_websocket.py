@@ -464,3 +464,45 @@ def test_botched_101_is_http_upgrade_failed(telltale):
         finally:
             up.close()
         tt.stop()
+
+
+def test_shutdown_cuts_an_open_tunnel_after_the_grace_period(telltale):
+    up = TunnelUpstream(raw_echo)
+    try:
+        tt = start(telltale, up, timeouts={"grace": "1s"})
+        s = socket.create_connection(("127.0.0.1", tt.port), timeout=IO_TIMEOUT)
+        st = Stream(s)
+        s.sendall(upgrade_request(extra=b"hi"))
+        line, _ = st.head()
+        assert line.startswith("HTTP/1.1 101"), line
+        assert st.exactly(2) == b"hi"
+        t0 = time.monotonic()
+        assert tt.stop() == 0
+        assert time.monotonic() - t0 < 5
+        assert st.wait_eof(2), "the tunnel outlived telltale"
+        s.close()
+        assert up.done.wait(5)
+        assert up.events in (["eof"], ["reset"]), up.events
+        log = tt.log_line()
+        assert log["status"] == 101, log
+    finally:
+        up.close()
+
+
+def test_upstream_closing_mid_101_head_is_the_usual_cut_head(telltale, raw_upstream):
+    """Like any response head cut short: connection_terminated at read-head."""
+    from upstreams import close, recv_head, send
+    up = raw_upstream([recv_head(), send(b"HTTP/1.1 101 Switching Protocols\r\nUpgr"), close()])
+    tt = telltale(config(up))
+    with Conn(tt.port) as c:
+        r = c.request("GET", "/ws", headers=[("Upgrade", "websocket"),
+                                             ("Connection", "upgrade")])
+        assert r.status == 502, r
+        params = our_member(r)
+        assert params.get("error") == Token("connection_terminated"), r
+        assert "38 bytes of the response head" in params.get("details", ""), r
+    log = tt.log_line()
+    assert log["status"] == 502 and log["fault_type"] == "connection_terminated", log
+    assert log["fault_stage"] == "read-head", log
+    # Before a 101 went downstream, an upgrade GET retries like any GET.
+    assert up.connections == len(log["attempts"]) == 2, log
