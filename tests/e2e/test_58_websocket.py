@@ -255,9 +255,10 @@ def raw_echo(up, st, fields, reply=None):
     """Switch to a made-up byte protocol, then echo every byte until the
     downstream's end of stream; record when it came."""
     proto = field(fields, "upgrade")
+    # Tunnel bytes must wait for the 101: none may come with the request.
+    assert not st.buf, "bytes before the 101: %r" % bytes(st.buf[:40])
     st.sock.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: %s\r\n"
-                     "Connection: upgrade\r\n\r\n" % proto).encode() + bytes(st.buf))
-    st.buf.clear()
+                     "Connection: upgrade\r\n\r\n" % proto).encode())
     st.sock.settimeout(IO_TIMEOUT)
     while True:
         try:
@@ -506,3 +507,29 @@ def test_upstream_closing_mid_101_head_is_the_usual_cut_head(telltale, raw_upstr
     assert log["fault_stage"] == "read-head", log
     # Before a 101 went downstream, an upgrade GET retries like any GET.
     assert up.connections == len(log["attempts"]) == 2, log
+
+
+def test_downstream_end_of_stream_before_the_101_reaches_the_upstream_after_it(telltale):
+    """The downstream sends its bytes and its FIN before the upstream has
+    answered: the bytes go through after the 101, then the FIN."""
+    def slow_echo(up, st, fields):
+        time.sleep(0.3)
+        raw_echo(up, st, fields, reply=b"bye")
+
+    up = TunnelUpstream(slow_echo)
+    try:
+        tt = start(telltale, up)
+        s = socket.create_connection(("127.0.0.1", tt.port), timeout=IO_TIMEOUT)
+        st = Stream(s)
+        s.sendall(upgrade_request(extra=b"early"))
+        s.shutdown(socket.SHUT_WR)
+        line, _ = st.head()
+        assert line.startswith("HTTP/1.1 101"), line
+        assert st.exactly(8) == b"earlybye"
+        assert st.wait_eof(5)
+        s.close()
+        assert up.done.wait(5)
+        assert up.events == ["eof"], up.events
+        assert tt.log_line()["bytes_in"] == 5
+    finally:
+        up.close()
