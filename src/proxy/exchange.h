@@ -10,7 +10,9 @@
  *
  * Flow: route -> server (balancer) -> pooled or new connection -> request
  * head and body (pump) -> response head parsed strictly -> response head
- * rewritten -> response body (pump) -> access log line.
+ * rewritten -> response body (pump) -> access log line. An upgrade request
+ * (WebSocket) answered by a 101 ends instead as a byte tunnel between the
+ * two connections (tunnel.c), closed when both sides ended or it idled.
  *
  * Invariant: no byte of a response reaches downstream before its head
  * parsed without error; after the first byte is sent, a failure closes the
