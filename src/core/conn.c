@@ -437,6 +437,19 @@ int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out)
 	return 0;
 }
 
+static void on_shutdown_write(uv_shutdown_t *req, int status)
+{
+	(void)req;
+	(void)status; /* a failure shows as a failed write or read */
+}
+
+int tt_conn_shutdown_write(struct tt_conn *c)
+{
+	if (c->tls)
+		return tt_tls_io_shutdown(c->tls, &c->sreq, on_shutdown_write) == 0 ? 0 : UV_EPIPE;
+	return uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown_write);
+}
+
 void tt_conn_exchange_done(struct tt_conn *c, int keep_alive)
 {
 	struct tt_worker *w = c->w;

@@ -83,6 +83,11 @@ void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener);
  */
 int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out);
 
+/* Shut the write side after the writes queued so far (a tunnel's
+ * half-close). Returns 0, or a libuv code when it cannot start. No
+ * callback reaches the exchange. */
+int tt_conn_shutdown_write(struct tt_conn *c);
+
 /* Let the exchange stop and restart reading request bytes (backpressure). */
 void tt_conn_pause(struct tt_conn *c);
 void tt_conn_resume(struct tt_conn *c);

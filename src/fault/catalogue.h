@@ -987,23 +987,27 @@
 	X(HTTP_UPGRADE_FAILED, "http_upgrade_failed", 502, 502, TT_SIDE_UPSTREAM, TT_STAGE_READ_HEAD, TT_RETRY_NEVER, "upgrade_failed", \
 	  "The upstream did not complete the protocol upgrade", \
 	  /* explain */ \
-	  "The request asked to switch protocols (for example to WebSocket), and the upstream did " \
-	  "not complete the switch: it answered without 101 Switching Protocols, or with a switch " \
-	  "telltale could not accept.", \
+	  "The upstream answered 101 Switching Protocols in a way telltale cannot pass on: to a " \
+	  "request that asked for no upgrade, without an Upgrade field, or switching to a protocol " \
+	  "the request did not offer (RFC 9110 section 7.8). An upstream that refuses an upgrade " \
+	  "with an ordinary response (400, 426) is not a fault: that response is passed on.", \
 	  /* causes */ \
-	  "The application does not handle WebSocket on that path, or serves it on another port\n" \
-	  "The application refused the upgrade (an origin check, missing authentication)\n" \
-	  "The route sends this path to an upstream without WebSocket support", \
+	  "The application switches protocols on requests that did not ask for it (a h2c or " \
+	  "WebSocket handler mounted too broadly)\n" \
+	  "The application answers with a protocol or version the client did not offer\n" \
+	  "A proxy or framework between telltale and the application drops or rewrites the Upgrade " \
+	  "field", \
 	  /* visitor */ \
 	  "Reload the page\n" \
 	  "If it keeps happening, contact the site and give them the request ID shown on this page", \
 	  /* operator */ \
 	  "Test the upgrade directly from the gateway host: `curl -v -H 'Connection: Upgrade' -H " \
 	  "'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: " \
-	  "dGhlIHNhbXBsZSBub25jZQ==' http://ADDR/PATH`; a working endpoint answers 101\n" \
-	  "Check that the route in FILE sends this path to the upstream that serves WebSocket\n" \
-	  "Look in the application's log for a refused origin or authentication: `journalctl -u " \
-	  "APP`")
+	  "dGhlIHNhbXBsZSBub25jZQ==' http://ADDR/PATH`; a working endpoint answers 101 with " \
+	  "`Upgrade: websocket`\n" \
+	  "Compare the protocol in the 101's Upgrade field (the fault's details) with the one the " \
+	  "client offered, and fix the application's handler to answer with the offered one\n" \
+	  "Check that the route in FILE sends this path to the upstream that serves WebSocket")
 /* clang-format on */
 
 enum tt_fault_id {

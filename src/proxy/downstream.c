@@ -10,6 +10,10 @@
 
 void tt_exchange_on_ds_data(struct tt_exchange *ex)
 {
+	if (ex->tunnel) {
+		tt_ex_tunnel_on_ds_data(ex);
+		return;
+	}
 	tt_conn_touch(ex->c);
 	tt_ex_pump_request(ex);
 	/* Not connected yet: bytes wait in the buffer; stop when it is full. */
@@ -20,6 +24,10 @@ void tt_exchange_on_ds_data(struct tt_exchange *ex)
 void tt_exchange_on_ds_written(struct tt_exchange *ex, int status)
 {
 	struct tt_conn *c = ex->c;
+	if (ex->tunnel) {
+		tt_ex_tunnel_on_ds_written(ex, status);
+		return;
+	}
 	if (status < 0) {
 		tt_ex_fault(ex, TT_FAULT_DOWNSTREAM_CLOSED, TT_STAGE_RESPOND, status);
 		tt_ex_drop_upstream(ex);
@@ -45,6 +53,10 @@ void tt_exchange_on_ds_written(struct tt_exchange *ex, int status)
 void tt_exchange_on_ds_eof(struct tt_exchange *ex, int err)
 {
 	struct tt_conn *c = ex->c;
+	if (ex->tunnel) {
+		tt_ex_tunnel_on_ds_eof(ex, err);
+		return;
+	}
 	if (err == UV_EOF && ex->req_done) {
 		/* A half-close after a complete request: answer, then close. */
 		ex->ds_keep = 0;
@@ -62,6 +74,8 @@ void tt_exchange_on_ds_eof(struct tt_exchange *ex, int err)
 
 void tt_exchange_on_ds_timeout(struct tt_exchange *ex)
 {
+	if (ex->tunnel)
+		return; /* the tunnel's idle timer is its own (tunnel.c) */
 	if (ex->up && ex->up->writing) {
 		tt_ex_fault(ex, TT_FAULT_CONNECTION_WRITE_TIMEOUT, TT_STAGE_SEND, 0);
 		tt_fault_details(&ex->fault, "the upstream took no request bytes for %llu ms",

@@ -349,6 +349,7 @@ static int build_request_head(struct tt_exchange *ex, const struct tt_h1_head *r
 	    .close_upstream = ex->pool->group->keepalive_max_idle == 0,
 	    .traceparent = tp,
 	    .keep_tracestate = ex->trace_in,
+	    .upgrade = ex->upgrade,
 	};
 	ssize_t n;
 
@@ -410,6 +411,7 @@ static void keep_request_slices(struct tt_exchange *ex, const struct tt_h1_head 
 	ex->method_id = req->method_id;
 	ex->http10 = req->version_minor == 0;
 	ex->ds_keep = !req->conn_close;
+	ex->upgrade = (unsigned)tt_hdr_is_upgrade(req);
 	if (accept) {
 		ex->accept = accept->value;
 		ex->accept_len = accept->value_len;
@@ -832,9 +834,7 @@ static void attempt_run(struct tt_exchange *ex)
 
 static void on_us_written(uv_write_t *req, int status);
 
-/* Write to the upstream: 1 written now, 0 queued, -1 failed (uv code in
- * *err). */
-static int us_write(struct tt_exchange *ex, uv_buf_t *iov, int n, int *err)
+int tt_ex_us_write(struct tt_exchange *ex, uv_buf_t *iov, int n, int *err)
 {
 	return tt_upconn_write(ex->up, iov, n, on_us_written, err);
 }
@@ -936,7 +936,7 @@ void tt_ex_pump_request(struct tt_exchange *ex)
 				tt_conn_resume(c);
 			return;
 		}
-		r = us_write(ex, iov, n, &err);
+		r = tt_ex_us_write(ex, iov, n, &err);
 		if (r < 0) {
 			upstream_write_failed(ex, err);
 			return;
@@ -956,6 +956,10 @@ static void on_us_written(uv_write_t *req, int status)
 	u->writing = 0;
 	if (!ex)
 		return;
+	if (ex->tunnel) {
+		tt_ex_tunnel_on_us_written(ex, status);
+		return;
+	}
 	if (status < 0) {
 		upstream_write_failed(ex, status);
 		return;

@@ -10,7 +10,9 @@
  *
  * Flow: route -> server (balancer) -> pooled or new connection -> request
  * head and body (pump) -> response head parsed strictly -> response head
- * rewritten -> response body (pump) -> access log line.
+ * rewritten -> response body (pump) -> access log line. An upgrade request
+ * (WebSocket) answered by a 101 ends instead as a byte tunnel between the
+ * two connections (tunnel.c), closed when both sides ended or it idled.
  *
  * Invariant: no byte of a response reaches downstream before its head
  * parsed without error; after the first byte is sent, a failure closes the
@@ -89,6 +91,14 @@ struct tt_exchange {
 	unsigned retrying : 1; /* counted in ups->retrying */
 	unsigned trace_in : 1; /* a valid traceparent came: tracestate is passed on */
 	int server;            /* index of the running attempt's server in its group */
+
+	/* Upgrade and tunnel (tunnel.c). */
+	unsigned upgrade : 1;     /* the request asks to switch protocols (RFC 9110 7.8) */
+	unsigned tunnel : 1;      /* a 101 went downstream: bytes pass both ways */
+	unsigned tun_up_shut : 1; /* the downstream ended: upstream write side shut */
+	unsigned tun_ds_shut : 1; /* the upstream ended: downstream write side shut */
+	unsigned tun_up_eof : 1;  /* the upstream sent its end of stream */
+	uint64_t tunnel_last_ms;  /* uv_now() of the tunnel's last byte either way */
 
 	/* Slices of the request head in c->in (kept in place for the whole
 	 * exchange), for the log and the error page. */

@@ -1,7 +1,9 @@
 /*
- * What the three files of the exchange share: exchange.c (lifecycle, the
+ * What the files of the exchange share: exchange.c (lifecycle, the
  * request side, attempts), response.c (the response side, upstream
- * timers) and local.c (telltale's own responses and cut connections).
+ * timers), local.c (telltale's own responses and cut connections),
+ * downstream.c (downstream events) and tunnel.c (the byte tunnel after a
+ * 101).
  * Internal to src/proxy/.
  */
 #ifndef TT_PROXY_EXCHANGE_INT_H
@@ -89,5 +91,28 @@ void tt_ex_send_failed(struct tt_exchange *ex, int err);
 /* Request side (exchange.c). */
 void tt_ex_pump_request(struct tt_exchange *ex);
 void tt_ex_attempt_start(struct tt_exchange *ex, int fresh);
+
+/* Write to the upstream: 1 written now, 0 queued (the upstream write
+ * callback then runs the request pump, or the tunnel), -1 failed (libuv
+ * code in *err). The memory behind iov must stay valid until then. */
+int tt_ex_us_write(struct tt_exchange *ex, uv_buf_t *iov, int n, int *err);
+
+/* A response head arrived for the running attempt: its latency, the
+ * attempt's success, and the statuses (response.c). */
+void tt_ex_head_arrived(struct tt_exchange *ex, int status);
+
+/* ---- the tunnel (tunnel.c) ---- */
+
+/* The final head at the upstream buffer's read position is a 101 (h, n
+ * bytes): check it answers the request's upgrade and either start the
+ * tunnel (the 101 head goes downstream first) or fail the exchange with
+ * HTTP_UPGRADE_FAILED. Either way the response path stops here. */
+void tt_ex_switch_protocols(struct tt_exchange *ex, const struct tt_h1_head *h, size_t n);
+
+/* The tunnel's share of the downstream and upstream events. */
+void tt_ex_tunnel_on_ds_data(struct tt_exchange *ex);
+void tt_ex_tunnel_on_ds_written(struct tt_exchange *ex, int status);
+void tt_ex_tunnel_on_ds_eof(struct tt_exchange *ex, int err);
+void tt_ex_tunnel_on_us_written(struct tt_exchange *ex, int status);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 void tt_wbuf_init(struct tt_wbuf *w, char *p, size_t cap)
 {
@@ -73,6 +74,71 @@ static int is_hop(const struct tt_h1_head *h, const struct tt_h1_field *f)
 		if (tt_h1_name_eq(f->name, f->name_len, *n))
 			return 1;
 	return named_in_connection(h, f);
+}
+
+/* An upgrade request or its 101 keeps its Upgrade field. */
+static int drop_field(const struct tt_h1_head *h, const struct tt_h1_field *f, int upgrade)
+{
+	if (upgrade && tt_h1_name_eq(f->name, f->name_len, "upgrade"))
+		return 0;
+	return is_hop(h, f);
+}
+
+int tt_hdr_is_upgrade(const struct tt_h1_head *req)
+{
+	return req->version_minor >= 1 && req->conn_upgrade && req->has_upgrade &&
+	       req->method_id != TT_METHOD_CONNECT && req->framing != TT_H1_BODY_CHUNKED;
+}
+
+/* protocol-name ["/" protocol-version]: a matches b when the names are
+ * equal and, when both give one, the versions too. */
+static int protocol_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	const char *sa = memchr(a, '/', alen), *sb = memchr(b, '/', blen);
+	size_t na = sa ? (size_t)(sa - a) : alen, nb = sb ? (size_t)(sb - b) : blen;
+	if (na != nb || strncasecmp(a, b, na) != 0)
+		return 0;
+	if (!sa || !sb)
+		return 1;
+	return alen - na == blen - nb && strncasecmp(sa, sb, alen - na) == 0;
+}
+
+static int offered(const struct tt_h1_head *req, const char *p, size_t n)
+{
+	for (size_t i = 0; i < req->nfields; i++) {
+		const struct tt_h1_field *f = &req->fields[i];
+		size_t pos = 0, en;
+		const char *e;
+		if (!tt_h1_name_eq(f->name, f->name_len, "upgrade"))
+			continue;
+		while (tt_h1_list_next(f->value, f->value_len, &pos, &e, &en))
+			if (protocol_eq(p, n, e, en))
+				return 1;
+	}
+	return 0;
+}
+
+enum tt_hdr_upgrade_check tt_hdr_upgrade_check(const struct tt_h1_head *req,
+                                               const struct tt_h1_head *resp, const char **bad,
+                                               size_t *bad_len)
+{
+	int named = 0;
+	for (size_t i = 0; i < resp->nfields; i++) {
+		const struct tt_h1_field *f = &resp->fields[i];
+		size_t pos = 0, n;
+		const char *e;
+		if (!tt_h1_name_eq(f->name, f->name_len, "upgrade"))
+			continue;
+		while (tt_h1_list_next(f->value, f->value_len, &pos, &e, &n)) {
+			named = 1;
+			if (!offered(req, e, n)) {
+				*bad = e;
+				*bad_len = n;
+				return TT_HDR_UPGRADE_NOT_OFFERED;
+			}
+		}
+	}
+	return named ? TT_HDR_UPGRADE_OK : TT_HDR_UPGRADE_MISSING;
 }
 
 static int is_one_of(const struct tt_h1_field *f, const char *const *names)
@@ -230,7 +296,7 @@ ssize_t tt_hdr_upstream_request(char *out, size_t cap, const struct tt_h1_head *
 	tt_wbuf_put(&w, "\r\n", 2);
 	for (size_t i = 0; i < req->nfields; i++) {
 		const struct tt_h1_field *f = &req->fields[i];
-		if (is_hop(req, f) || is_one_of(f, request_dropped))
+		if (drop_field(req, f, c->upgrade) || is_one_of(f, request_dropped))
 			continue;
 		if (!c->keep_tracestate && tt_h1_name_eq(f->name, f->name_len, "tracestate"))
 			continue;
@@ -255,7 +321,9 @@ ssize_t tt_hdr_upstream_request(char *out, size_t cap, const struct tt_h1_head *
 	} else if (framing == TT_H1_BODY_CHUNKED) {
 		tt_wbuf_str(&w, "Transfer-Encoding: chunked\r\n");
 	}
-	if (c->close_upstream)
+	if (c->upgrade)
+		tt_wbuf_str(&w, "Connection: upgrade\r\n");
+	else if (c->close_upstream)
 		tt_wbuf_str(&w, "Connection: close\r\n");
 	tt_wbuf_put(&w, "\r\n", 2);
 	return w.over ? -1 : (ssize_t)w.len;
@@ -275,12 +343,12 @@ ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_hea
 	tt_wbuf_put(&w, "\r\n", 2);
 	for (size_t i = 0; i < resp->nfields; i++) {
 		const struct tt_h1_field *f = &resp->fields[i];
-		if (is_hop(resp, f))
+		if (drop_field(resp, f, c->upgrade))
 			continue;
 		/* A response without a body (HEAD, 304) keeps the
 		 * Content-Length that describes the representation. */
 		if (is_one_of(f, response_dropped) &&
-		    !(c->framing == TT_H1_BODY_NONE &&
+		    !(c->framing == TT_H1_BODY_NONE && !c->upgrade &&
 		      tt_h1_name_eq(f->name, f->name_len, "content-length")))
 			continue;
 		put_field(&w, f);
@@ -304,7 +372,9 @@ ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_hea
 	} else if (c->framing == TT_H1_BODY_CHUNKED) {
 		tt_wbuf_str(&w, "Transfer-Encoding: chunked\r\n");
 	}
-	if (!c->keep_alive)
+	if (c->upgrade)
+		tt_wbuf_str(&w, "Connection: upgrade\r\n");
+	else if (!c->keep_alive)
 		tt_wbuf_str(&w, "Connection: close\r\n");
 	else if (c->http10_downstream)
 		tt_wbuf_str(&w, "Connection: keep-alive\r\n");

@@ -5,7 +5,9 @@
  *
  * RFC 9110 section 7.6.1: hop-by-hop fields (Connection and every field it
  * names, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding,
- * Upgrade) are removed; section 7.6.3: Via is appended. Framing fields are
+ * Upgrade) are removed, except that an upgrade request (section 7.8) and
+ * the 101 answering it keep Upgrade and carry `Connection: upgrade`;
+ * section 7.6.3: Via is appended. Framing fields are
  * always written by telltale itself from the framing it chose, never copied,
  * so the next hop cannot read a body boundary differently from telltale.
  * X-Forwarded-*, Forwarded (RFC 7239) and X-Request-Id arriving from
@@ -59,7 +61,34 @@ struct tt_hdr_request_ctx {
 	const char *traceparent;   /* W3C traceparent to send (telltale's span); NULL = none */
 	int keep_tracestate;       /* the downstream's traceparent was valid: tracestate
 	                            * is passed on unchanged, else dropped */
+	int upgrade;               /* an upgrade request (tt_hdr_is_upgrade): Upgrade is kept and
+	                            * Connection: upgrade sent, instead of any close */
 };
+
+/* 1 when req asks to switch protocols (RFC 9110 section 7.8): HTTP/1.1, an
+ * Upgrade field, Connection naming "upgrade", and no chunked body (the
+ * tunnel would have to pass the rest of it re-encoded). CONNECT is not an
+ * upgrade. Else 0: Upgrade is then dropped like any hop-by-hop field. */
+int tt_hdr_is_upgrade(const struct tt_h1_head *req);
+
+/* How a 101 answers an upgrade request. */
+enum tt_hdr_upgrade_check {
+	TT_HDR_UPGRADE_OK = 0,
+	TT_HDR_UPGRADE_MISSING,    /* the 101 has no Upgrade field */
+	TT_HDR_UPGRADE_NOT_OFFERED /* it names a protocol the request did not offer */
+};
+
+/*
+ * Check that every protocol named in the 101's Upgrade was offered in the
+ * request's (RFC 9110 section 7.8: "the server MUST NOT switch to a
+ * protocol that was not indicated by the client"). Names compare case
+ * insensitively; a protocol without a version matches any version of the
+ * same name. On NOT_OFFERED, *bad and *bad_len give the first protocol not
+ * offered (a slice of resp).
+ */
+enum tt_hdr_upgrade_check tt_hdr_upgrade_check(const struct tt_h1_head *req,
+                                               const struct tt_h1_head *resp, const char **bad,
+                                               size_t *bad_len);
 
 /*
  * Split a request's target into host and origin-form path (RFC 9112
@@ -97,6 +126,7 @@ struct tt_hdr_response_ctx {
 	int keep_alive; /* downstream connection stays open */
 	int http10_downstream;
 	const char *proxy_status; /* telltale's Proxy-Status member, appended; NULL = none */
+	int upgrade;              /* a 101 starting a tunnel: Upgrade kept, Connection: upgrade */
 };
 
 /* Write the response head for the downstream. Returns its length or -1. */

@@ -158,25 +158,30 @@ static void capture(struct tt_exchange *ex, const struct tt_h1_head *h)
 	}
 }
 
-static int start_response(struct tt_exchange *ex, const struct tt_h1_head *h)
+void tt_ex_head_arrived(struct tt_exchange *ex, int status)
 {
-	struct tt_conn *c = ex->c;
-	struct tt_worker *w = c->w;
 	struct tt_fault_attempt *a = tt_ex_attempt(ex);
-	enum tt_h1_framing out = downstream_framing(ex, h->framing);
-	enum tt_pump_in in = TT_PUMP_IN_NONE;
-	char ps[256];
-	ssize_t n;
-
 	if (a)
 		a->head_ms = tt_ex_ms_since(ex->t_sent_ns);
 	if (a && ex->pool)
 		ex->pool->ewma_ms = tt_lb_ewma(ex->pool->ewma_ms, a->head_ms);
 	if (a && ex->ups)
-		tt_hist_observe(&w->metrics.head[tt_ex_group(ex)], a->head_ms);
+		tt_hist_observe(&ex->c->w->metrics.head[tt_ex_group(ex)], a->head_ms);
 	tt_ex_attempt_end(ex, 1, TT_FAULT_NONE);
-	ex->upstream_status = h->status;
-	ex->status = h->status;
+	ex->upstream_status = status;
+	ex->status = status;
+}
+
+static int start_response(struct tt_exchange *ex, const struct tt_h1_head *h)
+{
+	struct tt_conn *c = ex->c;
+	struct tt_worker *w = c->w;
+	enum tt_h1_framing out = downstream_framing(ex, h->framing);
+	enum tt_pump_in in = TT_PUMP_IN_NONE;
+	char ps[256];
+	ssize_t n;
+
+	tt_ex_head_arrived(ex, h->status);
 	ex->up_keep = !h->conn_close && h->framing != TT_H1_BODY_CLOSE;
 	if (out == TT_H1_BODY_CLOSE || !ex->req_done || c->eof || w->stopping)
 		ex->ds_keep = 0;
@@ -230,7 +235,7 @@ static void classify_bad_head(struct tt_exchange *ex, const struct tt_h1_head *h
 
 /* Parse response heads in the upstream buffer: skip 1xx, start the final
  * one. Returns 1 when the response started, 0 when more bytes are needed,
- * -1 when the exchange failed (and is gone). */
+ * -1 when the exchange failed (and is gone) or became a tunnel. */
 static int parse_response_head(struct tt_exchange *ex)
 {
 	struct tt_upconn *u = ex->up;
@@ -254,11 +259,10 @@ static int parse_response_head(struct tt_exchange *ex)
 		if (h.status >= 200)
 			break;
 		if (h.status == 101) {
-			/* Upgrade was not forwarded, so a 101 breaks the exchange. */
-			ex->upstream_status = 101;
-			tt_ex_fault(ex, TT_FAULT_HTTP_UPGRADE_FAILED, TT_STAGE_READ_HEAD, 0);
-			tt_fault_describe_unexpected_101(&ex->fault);
-			tt_ex_fail(ex);
+			/* RFC 9110 section 15.2.2: the final answer to an
+			 * upgrade; the connection speaks another protocol after
+			 * its empty line. */
+			tt_ex_switch_protocols(ex, &h, (size_t)n);
 			return -1;
 		}
 		/* RFC 9110 section 15.2: 1xx responses are interim; telltale

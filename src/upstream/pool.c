@@ -288,6 +288,21 @@ int tt_upconn_write(struct tt_upconn *u, uv_buf_t *iov, int n, uv_write_cb cb, i
 	return 0;
 }
 
+static void on_shutdown_write(uv_shutdown_t *req, int status)
+{
+	(void)req;
+	(void)status; /* a failure shows as a failed write or read */
+}
+
+int tt_upconn_shutdown_write(struct tt_upconn *u)
+{
+	if (u->closing)
+		return UV_ENOTCONN;
+	if (u->tls)
+		return tt_tls_io_shutdown(u->tls, &u->sreq, on_shutdown_write) == 0 ? 0 : UV_EPIPE;
+	return uv_shutdown(&u->sreq, (uv_stream_t *)&u->tcp, on_shutdown_write);
+}
+
 /* An idle connection: any byte or end of stream means it is unusable. */
 static void on_idle_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {

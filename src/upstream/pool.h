@@ -80,6 +80,7 @@ struct tt_upconn {
 	uv_timer_t timer; /* connect, head, idle-read, pool idle timeouts */
 	uv_connect_t creq;
 	uv_write_t wreq;
+	uv_shutdown_t sreq;            /* a tunnel's half-close */
 	struct tt_upconn *prev, *next; /* idle list */
 	struct tt_buf in;
 	uint64_t idle_since_ms; /* uv_now() when it joined the pool */
@@ -153,5 +154,9 @@ int tt_upconn_write(struct tt_upconn *u, uv_buf_t *iov, int n, uv_write_cb cb, i
 
 void tt_upconn_read_start(struct tt_upconn *u, uv_read_cb cb);
 void tt_upconn_read_stop(struct tt_upconn *u);
+/* Shut the write side after the writes queued so far (a tunnel's
+ * half-close; the connection is never pooled again). Returns 0 or a libuv
+ * code. */
+int tt_upconn_shutdown_write(struct tt_upconn *u);
 
 #endif

@@ -228,3 +228,116 @@ Test(headers, overload_response_says_when_to_come_back)
 	cr_assert(strstr(out, "Retry-After: 1\r\n"), "%s", out);
 	cr_assert_null(strstr(out, "Connection: close"));
 }
+
+/* ---- upgrade (RFC 9110 section 7.8) ---- */
+
+Test(headers, upgrade_needs_http11_connection_token_and_upgrade_field)
+{
+	struct tt_h1_head h;
+	h = parse_req("GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+	              "Connection: keep-alive, Upgrade\r\n\r\n");
+	cr_assert_eq(tt_hdr_is_upgrade(&h), 1);
+	h = parse_req("GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n");
+	cr_assert_eq(tt_hdr_is_upgrade(&h), 0, "no Connection: upgrade");
+	h = parse_req("GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\n\r\n");
+	cr_assert_eq(tt_hdr_is_upgrade(&h), 0, "no Upgrade field");
+	h = parse_req(
+	    "GET / HTTP/1.0\r\nHost: h\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n");
+	cr_assert_eq(tt_hdr_is_upgrade(&h), 0, "HTTP/1.0");
+	h = parse_req("POST / HTTP/1.1\r\nHost: h\r\nUpgrade: a\r\nConnection: upgrade\r\n"
+	              "Transfer-Encoding: chunked\r\n\r\n");
+	cr_assert_eq(tt_hdr_is_upgrade(&h), 0, "chunked body");
+	h = parse_req("POST / HTTP/1.1\r\nHost: h\r\nUpgrade: a\r\nConnection: upgrade\r\n"
+	              "Content-Length: 3\r\n\r\n");
+	cr_assert_eq(tt_hdr_is_upgrade(&h), 1, "a Content-Length body goes before the tunnel");
+}
+
+Test(headers, upgrade_request_keeps_upgrade_and_says_connection_upgrade)
+{
+	struct tt_h1_head h = parse_req("GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+	                                "Connection: keep-alive, Upgrade, X-Hop\r\nX-Hop: 1\r\n"
+	                                "Keep-Alive: 5\r\nSec-WebSocket-Key: k\r\n\r\n");
+	struct tt_hdr_request_ctx c = ctx_for(&h, 1);
+	c.upgrade = 1;
+	c.close_upstream = 1;
+	ssize_t n = tt_hdr_upstream_request(out, sizeof(out), &h, &c, h.framing, 0);
+	cr_assert_gt(n, 0);
+	out[n] = 0;
+	cr_assert(strstr(out, "\r\nUpgrade: websocket\r\n"), "%s", out);
+	cr_assert(strstr(out, "\r\nConnection: upgrade\r\n"), "%s", out);
+	cr_assert_null(strstr(out, "keep-alive"), "%s", out);
+	cr_assert_null(strstr(out, "close"), "%s", out);
+	cr_assert_null(strstr(out, "X-Hop"), "%s", out);
+	cr_assert_null(strstr(out, "Keep-Alive"), "%s", out);
+	cr_assert(strstr(out, "Sec-WebSocket-Key: k\r\n"), "%s", out);
+}
+
+static struct tt_h1_field resp_fields[16];
+
+static struct tt_h1_head parse_101(const char *raw)
+{
+	struct tt_h1_head r;
+	memset(&r, 0, sizeof(r));
+	r.fields = resp_fields;
+	cr_assert_gt(tt_h1_parse_response(raw, strlen(raw), TT_METHOD_GET, &lim, &r), 0, "%s", raw);
+	return r;
+}
+
+Test(headers, switching_protocols_head_keeps_upgrade_without_framing)
+{
+	struct tt_h1_head r = parse_101("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+	                                "Connection: Upgrade\r\nSec-WebSocket-Accept: a=\r\n"
+	                                "Content-Length: 0\r\n\r\n");
+	struct tt_hdr_response_ctx c = {.request_id = "rid",
+	                                .proxy_name = "telltale",
+	                                .framing = TT_H1_BODY_NONE,
+	                                .upgrade = 1,
+	                                .proxy_status = "telltale"};
+	ssize_t n = tt_hdr_downstream_response(out, sizeof(out), &r, &c);
+	cr_assert_gt(n, 0);
+	out[n] = 0;
+	cr_assert(strstr(out, "HTTP/1.1 101 Switching Protocols\r\n") == out, "%s", out);
+	cr_assert(strstr(out, "\r\nUpgrade: websocket\r\n"), "%s", out);
+	cr_assert(strstr(out, "\r\nConnection: upgrade\r\n"), "%s", out);
+	cr_assert(strstr(out, "Sec-WebSocket-Accept: a=\r\n"), "%s", out);
+	cr_assert(strstr(out, "Via: 1.1 telltale\r\nX-Request-Id: rid\r\n"), "%s", out);
+	cr_assert(strstr(out, "Proxy-Status: telltale\r\n"), "%s", out);
+	cr_assert_null(strstr(out, "Content-Length"), "%s", out);
+	cr_assert_null(strstr(out, "Connection: Upgrade"), "%s", out);
+}
+
+static enum tt_hdr_upgrade_check check(const char *req_raw, const char *resp_raw, const char **bad,
+                                       size_t *bad_len)
+{
+	struct tt_h1_head req = parse_req(req_raw);
+	struct tt_h1_head resp = parse_101(resp_raw);
+	*bad = NULL;
+	*bad_len = 0;
+	return tt_hdr_upgrade_check(&req, &resp, bad, bad_len);
+}
+
+Test(headers, switching_protocols_must_name_an_offered_protocol)
+{
+	const char *req = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: WebSocket, foo/2\r\n"
+	                  "Upgrade: bar\r\nConnection: upgrade\r\n\r\n";
+	const char *bad;
+	size_t bad_len;
+	cr_assert_eq(check(req, "HTTP/1.1 101 S\r\nUpgrade: websocket\r\n\r\n", &bad, &bad_len),
+	             TT_HDR_UPGRADE_OK, "names compare without case");
+	cr_assert_eq(check(req, "HTTP/1.1 101 S\r\nUpgrade: bar/1\r\n\r\n", &bad, &bad_len),
+	             TT_HDR_UPGRADE_OK, "an offer without version takes any");
+	cr_assert_eq(check(req, "HTTP/1.1 101 S\r\nUpgrade: foo\r\n\r\n", &bad, &bad_len),
+	             TT_HDR_UPGRADE_OK);
+	cr_assert_eq(check(req, "HTTP/1.1 101 S\r\nUpgrade: foo/3\r\n\r\n", &bad, &bad_len),
+	             TT_HDR_UPGRADE_NOT_OFFERED, "another version");
+	cr_assert_eq(bad_len, 5);
+	cr_assert(strncmp(bad, "foo/3", 5) == 0);
+	cr_assert_eq(
+	    check(req, "HTTP/1.1 101 S\r\nUpgrade: websocket, h2c\r\n\r\n", &bad, &bad_len),
+	    TT_HDR_UPGRADE_NOT_OFFERED);
+	cr_assert(bad_len == 3 && strncmp(bad, "h2c", 3) == 0);
+	cr_assert_eq(check(req, "HTTP/1.1 101 S\r\nConnection: upgrade\r\n\r\n", &bad, &bad_len),
+	             TT_HDR_UPGRADE_MISSING);
+	cr_assert_eq(check(req, "HTTP/1.1 101 S\r\nUpgrade: \r\n\r\n", &bad, &bad_len),
+	             TT_HDR_UPGRADE_MISSING, "an empty Upgrade names nothing");
+}
