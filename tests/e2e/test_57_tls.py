@@ -356,3 +356,37 @@ def test_start_refuses_an_expired_certificate(telltale, certs, tmp_path):
     r = run_cli(["run", "-c", str(p)], timeout=20)
     assert r.returncode != 0
     assert "expired" in r.stderr
+
+
+# -- WebSocket over TLS ------------------------------------------------------------------
+
+
+def test_websocket_through_a_tls_listener(telltale, certs):
+    import base64
+    import os
+    from test_58_websocket import TunnelUpstream, Stream, field, frame, handshake, ws_echo
+
+    up = TunnelUpstream(ws_echo)
+    try:
+        port = free_port()
+        tt = telltale(group_config([up.addr], listen=tls_listener(certs, port)), port=port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s = certs.client_ctx().wrap_socket(raw, server_hostname="localhost")
+        st = Stream(s)
+        s.sendall(handshake(key))
+        line, fields = st.head()
+        assert line.startswith("HTTP/1.1 101 "), line
+        assert st.read_frame() == (0x1, b"hello from upstream")
+        for msg in [b"one", os.urandom(70000), os.urandom(1 << 20)]:
+            s.sendall(frame(0x2, msg, True))
+            assert st.read_frame() == (0x2, msg)
+        s.sendall(frame(0x8, b"\x03\xe8", True))
+        assert st.read_frame() == (0x8, b"\x03\xe8")
+        assert st.wait_eof(5)
+        s.close()
+        log = tt.log_line()
+        assert log["status"] == 101 and log["fault"] is None, log
+        assert not up.errors, up.errors
+    finally:
+        up.close()
