@@ -882,3 +882,12 @@ void tt_tls_info(const struct tt_tls_conn *t, struct tt_tls_info *out)
 	info_chain(t, out);
 	ERR_clear_error();
 }
+
+void tt_tls_brief(const struct tt_tls_conn *t, const char **version, const char **cipher,
+                  int *resumed)
+{
+	const SSL_CIPHER *c = t->done ? SSL_get_current_cipher(t->ssl) : NULL;
+	*version = t->done ? SSL_get_version(t->ssl) : "";
+	*cipher = c ? SSL_CIPHER_get_name(c) : "";
+	*resumed = t->done && SSL_session_reused(t->ssl) ? 1 : 0;
+}

@@ -226,6 +226,12 @@ int tt_tls_plain_http(const struct tt_tls_conn *t);
  */
 enum tt_fault_id tt_tls_classify(const struct tt_tls_conn *t, struct tt_fault *f);
 
+/* For the access log, without tt_tls_info's copies: the negotiated
+ * version and cipher names (static strings; "" before the handshake) and
+ * whether the session was resumed. */
+void tt_tls_brief(const struct tt_tls_conn *t, const char **version, const char **cipher,
+                  int *resumed);
+
 /* The RFC 8446 section 6 name of an alert ("certificate_required" for 116),
  * "unknown" for a number with none. Static storage. */
 const char *tt_tls_alert_name(int alert_id);

@@ -133,6 +133,11 @@ size_t tt_log_format(char *buf, size_t cap, const struct tt_log_entry *e)
 	key_str(&o, "request_id", e->request_id, e->request_id ? strlen(e->request_id) : 0);
 	key_str(&o, "trace_id", e->trace_id, e->trace_id ? strlen(e->trace_id) : 0);
 	key_str(&o, "downstream", e->downstream, e->downstream ? strlen(e->downstream) : 0);
+	if (e->tls_version) {
+		key_str(&o, "tls", e->tls_version, strlen(e->tls_version));
+		key_str(&o, "tls_cipher", e->tls_cipher, e->tls_cipher ? strlen(e->tls_cipher) : 0);
+		puts_(&o, e->tls_resumed ? ",\"tls_resumed\":true" : ",\"tls_resumed\":false");
+	}
 	key_str(&o, "method", e->method, e->method_len);
 	if (tlen > TT_LOG_TARGET_MAX)
 		tlen = TT_LOG_TARGET_MAX;

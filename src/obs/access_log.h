@@ -23,6 +23,10 @@ struct tt_log_entry {
 	const char *request_id;
 	const char *trace_id;   /* W3C trace-id, 32 hex digits, or NULL */
 	const char *downstream; /* "ip:port" */
+	/* The downstream's TLS session (static strings), NULL on plain HTTP. */
+	const char *tls_version; /* "TLSv1.3" */
+	const char *tls_cipher;  /* "TLS_AES_256_GCM_SHA384" */
+	int tls_resumed;
 	const char *method;
 	size_t method_len;
 	const char *target;

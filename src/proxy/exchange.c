@@ -143,6 +143,8 @@ static void ex_log(struct tt_exchange *ex)
 	    .upstream_head_ms = a ? a->head_ms : -1,
 	    .fault = &ex->fault,
 	};
+	if (c->tls)
+		tt_tls_brief(tt_tls_io_conn(c->tls), &e.tls_version, &e.tls_cipher, &e.tls_resumed);
 	tt_metrics_request(&c->w->metrics,
 	                   ex->route ? (size_t)(ex->route - cfg->routes) : cfg->nroutes, ex->status,
 	                   ms);

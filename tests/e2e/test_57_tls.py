@@ -77,6 +77,8 @@ def test_curl_through_a_tls_listener(https, certs):
     assert "/echo?via=curl" in body
     line = https.log_line()
     assert line["status"] == 200 and line["fault"] is None
+    assert line["tls"] in ("TLSv1.2", "TLSv1.3") and line["tls_cipher"], line
+    assert line["tls_resumed"] is False
 
 
 def served_subject(port, certs, server_name, **ctx_kw):
@@ -136,6 +138,8 @@ def test_session_resumption(https, certs, version):
     with httpc.Conn(https.port, tls=ctx, server_hostname="localhost", session=session) as c:
         assert c.sock.session_reused, "the second handshake was not resumed"
         assert c.request("GET", "/echo").status == 200
+    lines = https.log_lines(2)
+    assert [ln["tls_resumed"] for ln in lines] == [False, True], lines
 
 
 def test_large_bodies_both_ways_over_tls(https, certs, app):
@@ -206,6 +210,8 @@ def test_tls_upstream_with_verification_and_sni(telltale, tls_upstream, certs):
     assert up.snis and set(up.snis) == {"localhost"}
     # Pooled: three requests, one handshake.
     assert len(up.snis) == 1
+    # The downstream side is plain HTTP: no tls fields in its log lines.
+    assert all("tls" not in ln for ln in tt.log_lines(3)), tt.log_lines()
 
 
 def test_an_ip_server_gets_no_sni_and_is_checked_against_its_ip_san(telltale, tls_upstream,
