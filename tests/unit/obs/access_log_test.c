@@ -116,3 +116,26 @@ Test(access_log, long_target_is_cut_and_marked)
 	cr_assert(strstr(line, "aaa...\""));
 	cr_assert(n < TT_LOG_TARGET_MAX + 1024);
 }
+
+Test(access_log, tls_fields_follow_the_downstream_on_tls_listeners)
+{
+	struct tt_log_entry e = {
+	    .request_id = "r",
+	    .downstream = "127.0.0.1:5000",
+	    .tls_version = "TLSv1.3",
+	    .tls_cipher = "TLS_AES_256_GCM_SHA384",
+	    .tls_resumed = 1,
+	    .upstream_connect_ms = -1,
+	    .upstream_head_ms = -1,
+	};
+	size_t n = tt_log_format(line, sizeof(line), &e);
+	line[n] = 0;
+	cr_assert(strstr(line, "\"downstream\":\"127.0.0.1:5000\",\"tls\":\"TLSv1.3\","
+	                       "\"tls_cipher\":\"TLS_AES_256_GCM_SHA384\",\"tls_resumed\":true,"
+	                       "\"method\":null"),
+	          "%s", line);
+	e.tls_version = NULL;
+	n = tt_log_format(line, sizeof(line), &e);
+	line[n] = 0;
+	cr_assert_null(strstr(line, "tls"), "%s", line);
+}
