@@ -90,6 +90,11 @@ struct tt_exchange {
 	unsigned trace_in : 1; /* a valid traceparent came: tracestate is passed on */
 	int server;            /* index of the running attempt's server in its group */
 
+	/* A server named by host name (proxy/ex_dns.c). */
+	struct tt_dns_req dns;     /* waiting for the resolver */
+	int addr_idx;              /* the attempt's address in the server's set, -1 = none */
+	unsigned dns_answered : 1; /* the resolver just answered: use the set whatever its age */
+
 	/* Slices of the request head in c->in (kept in place for the whole
 	 * exchange), for the log and the error page. */
 	const char *method, *target, *host, *accept;

@@ -80,4 +80,13 @@ uint64_t tt_ex_wall_ms(void);
 void tt_ex_pump_request(struct tt_exchange *ex);
 void tt_ex_attempt_start(struct tt_exchange *ex, int fresh);
 
+/* Open a new connection for the running attempt (its server is picked):
+ * resolves a named server first (proxy/ex_dns.c). */
+void tt_ex_connect(struct tt_exchange *ex);
+
+/* The address for the attempt's new connection: 1 = in *ss; 0 = waiting
+ * for the resolver (tt_ex_connect runs again with the answer), or failed
+ * (the exchange's fault is set and tt_ex_fail ran). */
+int tt_ex_resolve(struct tt_exchange *ex, struct sockaddr_storage *ss, socklen_t *len);
+
 #endif
