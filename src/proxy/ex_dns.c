@@ -4,9 +4,9 @@
  * else the worker's resolver, with the request's struct tt_dns_req
  * embedded in the exchange (nothing allocated while waiting). While it
  * waits, timeouts.total still applies (on the exchange's retry timer,
- * idle during an attempt); an exchange freed while waiting cancels the
- * request (tt_ex_free). A failed resolution is the attempt's fault, with
- * the DNS rcode (tt_dns_fault): dns_error 502 or dns_timeout 504.
+ * idle during an attempt); an exchange that fails otherwise, or is freed,
+ * while waiting stops the wait (tt_ex_drop_upstream, tt_ex_free). A failed resolution is the
+ * attempt's fault, with the DNS rcode (tt_dns_fault): dns_error 502 or dns_timeout 504.
  */
 #include "proxy/exchange_int.h"
 
@@ -18,6 +18,7 @@
 static void on_dns(struct tt_dns_req *req, const struct tt_dns_answer *a, void *arg)
 {
 	struct tt_exchange *ex = arg;
+	ex->dns_waiting = 0;
 	uv_timer_stop(&ex->retry_timer);
 	tt_resolve_update(ex->pool, a);
 	if (a->source == TT_DNS_CANCELLED) {
@@ -40,6 +41,7 @@ static void on_total(uv_timer_t *t)
 {
 	struct tt_exchange *ex = t->data;
 	tt_dns_cancel(&ex->dns);
+	ex->dns_waiting = 0;
 	tt_ex_fault(ex, TT_FAULT_DNS_TIMEOUT, TT_STAGE_DNS, 0);
 	tt_fault_details(&ex->fault,
 	                 "%s: the exchange ran past timeouts.total (%llu ms) waiting "
@@ -64,10 +66,20 @@ int tt_ex_resolve(struct tt_exchange *ex, struct sockaddr_storage *ss, socklen_t
 		tt_ex_fail(ex);
 		return 0;
 	}
+	ex->dns_waiting = 1;
 	if (total) {
 		spent = (uv_hrtime() - ex->t_start_ns) / 1000000;
 		ex->retry_timer.data = ex;
 		uv_timer_start(&ex->retry_timer, on_total, spent >= total ? 1 : total - spent, 0);
 	}
 	return 0;
+}
+
+void tt_ex_dns_stop(struct tt_exchange *ex)
+{
+	if (!ex->dns_waiting)
+		return;
+	ex->dns_waiting = 0;
+	tt_dns_cancel(&ex->dns);
+	uv_timer_stop(&ex->retry_timer);
 }

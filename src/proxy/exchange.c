@@ -151,6 +151,7 @@ static void ex_log(struct tt_exchange *ex)
 
 void tt_ex_drop_upstream(struct tt_exchange *ex)
 {
+	tt_ex_dns_stop(ex);
 	if (!ex->up)
 		return;
 	uv_timer_stop(&ex->up->timer);
@@ -176,7 +177,7 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 	int keep = ex->ds_keep && ex->req_done && !ex->local_pending;
 
 	uv_timer_stop(&ex->retry_timer);
-	tt_dns_cancel(&ex->dns);
+	tt_ex_dns_stop(ex);
 	tt_stale_abort(&ex->capture);
 	if (ex->acquired)
 		tt_ex_attempt_end(ex, 0, TT_FAULT_DOWNSTREAM_CLOSED); /* gives the slot back */

@@ -94,6 +94,7 @@ struct tt_exchange {
 	struct tt_dns_req dns;     /* waiting for the resolver */
 	int addr_idx;              /* the attempt's address in the server's set, -1 = none */
 	unsigned dns_answered : 1; /* the resolver just answered: use the set whatever its age */
+	unsigned dns_waiting : 1;  /* dns is waiting (and the total timeout on retry_timer) */
 
 	/* Slices of the request head in c->in (kept in place for the whole
 	 * exchange), for the log and the error page. */

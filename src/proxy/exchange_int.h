@@ -89,4 +89,8 @@ void tt_ex_connect(struct tt_exchange *ex);
  * (the exchange's fault is set and tt_ex_fail ran). */
 int tt_ex_resolve(struct tt_exchange *ex, struct sockaddr_storage *ss, socklen_t *len);
 
+/* Stop waiting for the resolver, if the exchange is (its callback and the
+ * total timeout will not fire). */
+void tt_ex_dns_stop(struct tt_exchange *ex);
+
 #endif

@@ -311,3 +311,29 @@ def test_client_gone_while_waiting_for_dns(telltale, dns, ups):
     r = get(tt)
     assert r.status == 200, r
     assert r.body == b"127.0.0.1"
+
+
+def test_exchange_failing_otherwise_while_waiting_for_dns(telltale, dns, ups):
+    """A request body that stalls while the request waits for the resolver
+    ends the exchange (408); the resolver's late answer is not used for
+    it, and the next request gets the address."""
+    port, a, _ = ups
+    dns.set("app.telltale.test", None, [("127.0.0.1", 300)])
+    tt = telltale(config(dns, port, resolver={"min_ttl": "0", "timeout": "1500ms"},
+                         timeouts={"downstream_idle": "300ms"}))
+    with socket.create_connection(("127.0.0.1", tt.port), timeout=5) as s:
+        s.sendall(b"POST / HTTP/1.1\r\nHost: example.test\r\nContent-Length: 10\r\n\r\nabc")
+        t0 = time.monotonic()
+        got = b""
+        while b"\r\n\r\n" not in got and time.monotonic() - t0 < 5:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    assert got.startswith(b"HTTP/1.1 408 "), got[:200]
+    assert time.monotonic() - t0 < 1.2
+    time.sleep(1.6)  # past the resolver's timeout for the abandoned wait
+    r = get(tt)
+    assert r.status == 200, r
+    assert r.body == b"127.0.0.1"
+    assert a.hits == 1
