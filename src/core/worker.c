@@ -24,6 +24,7 @@
 #include "upstream/health.h"
 #include "upstream/pool.h"
 #include "upstream/probe.h"
+#include "upstream/resolve.h"
 
 #define TICK_MS 100
 #define BACKLOG 511
@@ -64,6 +65,7 @@ static void maybe_finish(struct tt_worker *w)
 		return;
 	for (size_t i = 0; i < w->nups; i++)
 		tt_upstream_rt_close_idle(&w->ups[i]);
+	tt_resolve_close(w);
 	if (!uv_is_closing((uv_handle_t *)&w->tick))
 		uv_close((uv_handle_t *)&w->tick, NULL);
 	if (!uv_is_closing((uv_handle_t *)&w->stop))
@@ -209,6 +211,7 @@ static void worker_init(struct tt_worker *w, unsigned id, struct server *s)
 	if (!w->lb || !w->lb_usable || !w->lb_factor)
 		abort();
 	tt_log_buf_init(&w->log, &s->sink);
+	tt_resolve_open(w);
 	if (tt_ps_name(w->ps_name, sizeof(w->ps_name), cfg->name) < 0)
 		snprintf(w->ps_name, sizeof(w->ps_name), "telltale");
 	if (getrandom(w->rng, sizeof(w->rng), 0) != sizeof(w->rng) ||
@@ -227,6 +230,7 @@ static void worker_fini(struct tt_worker *w)
 {
 	for (size_t i = 0; i < w->nups; i++)
 		tt_upstream_rt_fini(&w->ups[i]);
+	tt_resolve_close(w);
 	/* Recycled exchanges keep their retry timer handle: close it, and
 	 * free the exchange in its close callback. */
 	while (w->free_exchanges) {

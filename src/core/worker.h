@@ -53,6 +53,8 @@ enum tt_conn_timeout {
 struct tt_pool;
 struct tt_upstream_rt;
 
+struct tt_dns;
+
 struct tt_worker {
 	uint32_t magic;
 	unsigned id;
@@ -75,6 +77,9 @@ struct tt_worker {
 	int *lb_usable;
 	double *lb_factor;
 	size_t nups;
+
+	/* Resolves upstream servers named by host name (upstream/resolve.h). */
+	struct tt_dns *dns; /* NULL when none is named */
 
 	struct tt_conn *conns; /* every downstream connection, for shutdown */
 	_Atomic uint32_t

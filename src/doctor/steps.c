@@ -1,9 +1,9 @@
 /*
  * Doctor's steps 2 to 4 for one server (DNS, connect, TLS) and the order
- * of all of them (see steps.h). Addresses: telltale connects to the one
- * address it resolved when the config was loaded; doctor shows every
- * address DNS gives now, connects to each, and runs the exchange on
- * telltale's own.
+ * of all of them (see steps.h). Addresses: a server given by IP address is
+ * used as it is; a named one is resolved by telltale at run time (every
+ * address used); doctor shows every address DNS gives now, connects to
+ * each, and runs the exchange on the first.
  */
 #include "doctor/steps.h"
 
@@ -35,26 +35,6 @@ void tt_doc_skip_from(struct tt_doc_report *rep, const char *server, int from, c
 		tt_doc_step_add(rep, n, server, TT_DOC_SKIP, -1, "%s", why);
 }
 
-/* Put telltale's own address first in the list (adding it when DNS no
- * longer returns it). Returns 1 when it was among them. */
-static int own_first(struct tt_doc_addrs *a, const struct tt_cfg_server *s)
-{
-	size_t i;
-	for (i = 0; i < a->n; i++)
-		if (a->len[i] == s->addr_len && memcmp(&a->ss[i], &s->addr, s->addr_len) == 0)
-			break;
-	int found = i < a->n;
-	if (!found && a->n == TT_DOC_ADDRS_MAX)
-		i = a->n - 1;
-	else if (!found)
-		a->n++;
-	memmove(&a->ss[1], &a->ss[0], i * sizeof(a->ss[0]));
-	memmove(&a->len[1], &a->len[0], i * sizeof(a->len[0]));
-	memcpy(&a->ss[0], &s->addr, sizeof(s->addr));
-	a->len[0] = s->addr_len;
-	return found;
-}
-
 static void dns_failed(struct tt_doc_report *rep, const struct tt_cfg_server *s, int rc, double ms)
 {
 	struct tt_fault f;
@@ -72,12 +52,14 @@ static int step_dns(struct tt_doc_report *rep, const struct tt_cfg_server *s,
 	char host[TT_DOC_HOST_MAX], addr[64];
 	uint16_t port = 0;
 	uint64_t t0 = uv_hrtime();
-	int rc, found;
+	int rc;
 
 	a->n = 0;
 	if (tt_doc_split_hostport(s->address, host, sizeof(host), &port) != 0 ||
 	    tt_doc_is_ip_literal(host)) {
-		own_first(a, s);
+		memcpy(&a->ss[0], &s->addr, sizeof(s->addr));
+		a->len[0] = s->addr_len;
+		a->n = 1;
 		tt_addr_format((const struct sockaddr *)&s->addr, addr, sizeof(addr));
 		tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, TT_DOC_PASS, -1,
 		                "%s is an IP address: no lookup", addr);
@@ -85,31 +67,21 @@ static int step_dns(struct tt_doc_report *rep, const struct tt_cfg_server *s,
 	}
 	rc = tt_doc_resolve(host, port, a);
 	double ms = tt_doc_ms(t0, uv_hrtime());
-	if (!s->addr_len) {
-		/* Only without a config, when the URL's host did not resolve a
-		 * moment ago: a name that comes and goes is a DNS failure too. */
+	if (rc || a->n == 0) {
+		/* A name that does not resolve fails every request to it. */
 		dns_failed(rep, s, rc ? rc : EAI_AGAIN, ms);
 		return -1;
 	}
-	found = own_first(a, s);
-	size_t ndns = rc ? 0 : found ? a->n : a->n - 1;
 	struct tt_doc_step *st =
-	    tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, found ? TT_DOC_PASS : TT_DOC_WARN, ms,
+	    tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, TT_DOC_PASS, ms,
 	                    "%s: %zu address%s; TTL unknown (getaddrinfo does not report it)", host,
-	                    ndns, ndns == 1 ? "" : "es");
-	if (rc)
-		tt_doc_step_more(st, "\n%s does not resolve now (%s)", host, gai_strerror(rc));
-	for (size_t i = found ? 0 : 1; i < a->n; i++) {
+	                    a->n, a->n == 1 ? "" : "es");
+	for (size_t i = 0; i < a->n; i++) {
 		tt_addr_format((const struct sockaddr *)&a->ss[i], addr, sizeof(addr));
-		tt_doc_step_more(st, "\n%s%s", addr, i == 0 ? " (telltale uses this one)" : "");
+		tt_doc_step_more(st, "\n%s", addr);
 	}
-	if (!found) {
-		tt_addr_format((const struct sockaddr *)&s->addr, addr, sizeof(addr));
-		tt_doc_step_more(st,
-		                 "\ntelltale uses %s, resolved when its config was loaded, which "
-		                 "DNS no longer returns: reload telltale",
-		                 addr);
-	}
+	tt_doc_step_more(st, "\ntelltale resolves the name at run time with its own resolver "
+	                     "(resolver: in the config), uses every address and follows the TTL");
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "proxy/exchange_int.h"
 
 #include "fault/classify.h"
+#include "net/addr.h"
 #include "net/tls_io.h"
 #include "obs/admin.h"
 #include "upstream/balancer.h"
@@ -153,6 +154,7 @@ static void ex_log(struct tt_exchange *ex)
 
 void tt_ex_drop_upstream(struct tt_exchange *ex)
 {
+	tt_ex_dns_stop(ex);
 	if (!ex->up)
 		return;
 	uv_timer_stop(&ex->up->timer);
@@ -178,6 +180,7 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 	int keep = ex->ds_keep && ex->req_done && !ex->local_pending;
 
 	uv_timer_stop(&ex->retry_timer);
+	tt_ex_dns_stop(ex);
 	tt_stale_abort(&ex->capture);
 	if (ex->acquired)
 		tt_ex_attempt_end(ex, 0, TT_FAULT_DOWNSTREAM_CLOSED); /* gives the slot back */
@@ -571,6 +574,7 @@ static void on_connect(uv_connect_t *req, int status)
 		tt_ex_fault(ex, tt_fault_from_uv(status, TT_STAGE_CONNECT), TT_STAGE_CONNECT,
 		            status);
 		tt_fault_describe_connect_error(&ex->fault, ex->pool->addr, status);
+		tt_resolve_failed(ex->pool, ex->addr_idx); /* the retry prefers another address */
 		tt_ex_fail(ex);
 		return;
 	}
@@ -786,7 +790,6 @@ static void attempt_run(struct tt_exchange *ex)
 	struct tt_pool *p;
 	struct tt_upconn *u;
 	struct tt_fault_attempt *a;
-	int err = 0;
 
 	/* The keep-alive race retry stays on its server (and its health
 	 * slot); any other attempt picks one. */
@@ -820,8 +823,24 @@ static void attempt_run(struct tt_exchange *ex)
 		on_up_ready(ex);
 		return;
 	}
+	tt_ex_connect(ex);
+}
+
+void tt_ex_connect(struct tt_exchange *ex)
+{
+	struct tt_pool *p = ex->pool;
+	struct tt_fault_attempt *a = tt_ex_attempt(ex);
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	struct tt_upconn *u;
+	int err = 0;
+
+	if (tt_ex_resolve(ex, &ss, &len) != 1)
+		return; /* waiting for DNS, or failed */
+	if (a && p->dyn)
+		tt_addr_format((const struct sockaddr *)&ss, a->upstream, sizeof(a->upstream));
 	ex->t_connect_start_ns = uv_hrtime();
-	u = tt_upconn_connect(p, ex, on_connect, &err);
+	u = tt_upconn_connect(p, ex, (const struct sockaddr *)&ss, on_connect, &err);
 	if (!u) {
 		tt_ex_fault(ex, tt_fault_from_uv(err, TT_STAGE_CONNECT), TT_STAGE_CONNECT, err);
 		tt_fault_describe_connect_error(&ex->fault, p->addr, err);

@@ -100,6 +100,12 @@ struct tt_exchange {
 	unsigned tun_up_eof : 1;  /* the upstream sent its end of stream */
 	uint64_t tunnel_last_ms;  /* uv_now() of the tunnel's last byte either way */
 
+	/* A server named by host name (proxy/ex_dns.c). */
+	struct tt_dns_req dns;     /* waiting for the resolver */
+	int addr_idx;              /* the attempt's address in the server's set, -1 = none */
+	unsigned dns_answered : 1; /* the resolver just answered: use the set whatever its age */
+	unsigned dns_waiting : 1;  /* dns is waiting (and the total timeout on retry_timer) */
+
 	/* Slices of the request head in c->in (kept in place for the whole
 	 * exchange), for the log and the error page. */
 	const char *method, *target, *host, *accept;

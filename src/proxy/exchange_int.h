@@ -115,4 +115,17 @@ void tt_ex_tunnel_on_ds_written(struct tt_exchange *ex, int status);
 void tt_ex_tunnel_on_ds_eof(struct tt_exchange *ex, int err);
 void tt_ex_tunnel_on_us_written(struct tt_exchange *ex, int status);
 
+/* Open a new connection for the running attempt (its server is picked):
+ * resolves a named server first (proxy/ex_dns.c). */
+void tt_ex_connect(struct tt_exchange *ex);
+
+/* The address for the attempt's new connection: 1 = in *ss; 0 = waiting
+ * for the resolver (tt_ex_connect runs again with the answer), or failed
+ * (the exchange's fault is set and tt_ex_fail ran). */
+int tt_ex_resolve(struct tt_exchange *ex, struct sockaddr_storage *ss, socklen_t *len);
+
+/* Stop waiting for the resolver, if the exchange is (its callback and the
+ * total timeout will not fire). */
+void tt_ex_dns_stop(struct tt_exchange *ex);
+
 #endif

@@ -28,7 +28,12 @@ static void pool_init(struct tt_pool *p, struct tt_worker *w, const struct tt_cf
 		p->max_live = (g->max_connections + nw - 1) / nw;
 	}
 	p->server = s;
-	tt_addr_format((const struct sockaddr *)&s->addr, p->addr, sizeof(p->addr));
+	if (s->dynamic) {
+		p->dyn = tt_addrset_new();
+		snprintf(p->addr, sizeof(p->addr), "%s", s->address);
+	} else {
+		tt_addr_format((const struct sockaddr *)&s->addr, p->addr, sizeof(p->addr));
+	}
 }
 
 void tt_upstream_rt_init(struct tt_upstream_rt *u, struct tt_worker *w,
@@ -86,6 +91,8 @@ void tt_upstream_rt_fini(struct tt_upstream_rt *u)
 {
 	tt_upstream_rt_close_idle(u);
 	tt_balancer_fini(&u->bal);
+	for (size_t i = 0; u->pools && i < u->cfg->nservers; i++)
+		free(u->pools[i].dyn);
 	free(u->pools);
 	u->pools = NULL;
 }
@@ -347,8 +354,8 @@ struct tt_upconn *tt_pool_take(struct tt_pool *p, struct tt_exchange *ex)
 	return NULL;
 }
 
-struct tt_upconn *tt_upconn_connect(struct tt_pool *p, struct tt_exchange *ex, uv_connect_cb cb,
-                                    int *err)
+struct tt_upconn *tt_upconn_connect(struct tt_pool *p, struct tt_exchange *ex,
+                                    const struct sockaddr *sa, uv_connect_cb cb, int *err)
 {
 	struct tt_upconn *u = calloc(1, sizeof(*u));
 	if (!u)
@@ -362,7 +369,7 @@ struct tt_upconn *tt_upconn_connect(struct tt_pool *p, struct tt_exchange *ex, u
 	u->handles = 2;
 	p->nlive++;
 	uv_tcp_nodelay(&u->tcp, 1);
-	*err = uv_tcp_connect(&u->creq, &u->tcp, (const struct sockaddr *)&p->server->addr, cb);
+	*err = uv_tcp_connect(&u->creq, &u->tcp, sa, cb);
 	if (*err) {
 		tt_upconn_close(u);
 		return NULL;

@@ -27,6 +27,7 @@
 #include "core/buf.h"
 #include "fault/catalogue.h"
 #include "upstream/balancer.h"
+#include "upstream/resolve.h"
 
 #define TT_UPCONN_MAGIC 0x7474756cu
 
@@ -57,7 +58,8 @@ struct tt_pool {
 	size_t max_live; /* this worker's share of max_connections; 0 = no limit */
 	uint32_t active; /* attempts in flight on this server (this worker), for least_conn/p2c */
 	double ewma_ms;  /* response head latency moving average, ms; 0 = unknown */
-	char addr[64];   /* "ip:port" text, for logs */
+	char addr[64];   /* "ip:port" text (a named server: "host:port"), for logs */
+	struct tt_addrset *dyn; /* a named server's addresses (resolve.h); NULL for an IP */
 };
 
 /* The per-worker state of one upstream group. */
@@ -121,11 +123,12 @@ void tt_upstream_rt_trim(struct tt_upstream_rt *u, uint64_t now_ms);
 struct tt_upconn *tt_pool_take(struct tt_pool *p, struct tt_exchange *ex);
 
 /*
- * Start a new connection for ex. Returns NULL (and *err a libuv code) when
- * the connect cannot even start. cb runs when connected or failed.
+ * Start a new connection for ex to sa, one of p's server's addresses
+ * (tt_resolve_pick). Returns NULL (and *err a libuv code) when the connect
+ * cannot even start. cb runs when connected or failed.
  */
-struct tt_upconn *tt_upconn_connect(struct tt_pool *p, struct tt_exchange *ex, uv_connect_cb cb,
-                                    int *err);
+struct tt_upconn *tt_upconn_connect(struct tt_pool *p, struct tt_exchange *ex,
+                                    const struct sockaddr *sa, uv_connect_cb cb, int *err);
 
 /* Give a connection whose exchange ended cleanly back to its pool (or close
  * it when the pool is full or the worker is stopping). */

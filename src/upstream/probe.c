@@ -306,6 +306,15 @@ struct tt_prober *tt_prober_start(uv_loop_t *loop, struct tt_health_group *g,
 		uv_timer_init(loop, &p->timer);
 		p->timer.data = p;
 		pr->handles++;
+		if (s->dynamic) {
+			/* Probes run on the main loop, which has no resolver:
+			 * a named server is left to passive health. */
+			fprintf(stderr,
+			        "telltale: upstream '%s': server %s is named by host name: active "
+			        "health checks skip it (passive health still applies)\n",
+			        cfg->name, s->address);
+			continue;
+		}
 		/* Spread the first probes over one interval. */
 		uv_timer_start(&p->timer, on_timer, pr->interval_ms * i / pr->n, 0);
 	}

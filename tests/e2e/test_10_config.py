@@ -196,3 +196,11 @@ def test_check_warnings_do_not_hide_errors(tmp_path):
     assert "telltale.yaml:5:19: warning: " in p.stderr, p.stderr
     assert [d[:2] for d in diagnostics(p.stderr)] == [(6, 10)], p.stderr
     assert "telltale.yaml: 1 problem" in p.stderr, p.stderr
+
+
+def test_run_prints_warnings_at_start_and_runs(telltale, app):
+    cfg = {"upstreams": {"app": {"servers": [app.addr], "tls": {"verify": False}}}}
+    tt = telltale(cfg)
+    err = tt.stderr()
+    assert re.search(r"telltale\d\.yaml:\d+:\d+: warning: upstreams\.app\.tls\.verify: false", err), err
+    assert "listening on" in err, err
