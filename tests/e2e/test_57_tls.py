@@ -396,3 +396,36 @@ def test_websocket_through_a_tls_listener(telltale, certs):
         assert not up.errors, up.errors
     finally:
         up.close()
+
+
+# -- TLS to a server named by host name -------------------------------------------------
+
+
+def test_a_named_tls_upstream_gets_its_name_as_sni_and_is_verified_against_it(
+        telltale, tls_upstream, certs):
+    from test_55_dns import DnsServer
+
+    dns = DnsServer()
+    try:
+        up = tls_upstream(name="other")  # its certificate names other.test
+        port = int(up.addr.rsplit(":", 1)[1])
+        dns.set("other.test", [("127.0.0.1", 300)])
+        cfg = {"name": "tt-test", "upstreams": {"app": {"servers": ["other.test:%d" % port],
+                                     "tls": upstream_tls(certs)}},
+               "resolver": {"servers": [dns.addr], "timeout": "1s", "tries": 1}}
+        tt = telltale(cfg)
+        r = tt.request("GET", "/named")
+        assert r.status == 200 and r.body == b"tls ok /named", r
+        assert up.snis == ["other.test"]
+        # The same server under a name its certificate does not carry.
+        dns.set("wrong.telltale.test", [("127.0.0.1", 300)])
+        cfg["upstreams"]["app"]["servers"] = ["wrong.telltale.test:%d" % port]
+        cfg["upstreams"]["app"]["retry"] = {"attempts": 1}
+        tt2 = telltale(cfg)
+        r = tt2.request("GET", "/named")
+        assert r.status == 502, r
+        ps = our_member(r)
+        assert ps.get("error") == Token("tls_certificate_error"), ps
+        assert "hostname mismatch" in ps.get("details", ""), ps
+    finally:
+        dns.close()
