@@ -354,6 +354,19 @@ static void h_access_log(struct tt_ld *l, const struct tt_ld_key *key, const cha
 		c->access_log = tt_cfg_strdup(!strcmp(s, "stdout") ? "-" : s);
 }
 
+/* pid_file: off, or the path `telltale run` writes its pid to. */
+static void h_pid_file(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                       const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	if (!v->str[0]) {
+		tt_ld_say(l, v, "expected off or a file path such as /run/telltale.pid",
+		          "pid_file: the path is empty");
+		return;
+	}
+	free(l->c->pid_file);
+	l->c->pid_file = strcmp(v->str, "off") ? tt_cfg_strdup(v->str) : NULL;
+}
+
 static void h_name(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                    const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
@@ -637,6 +650,8 @@ static const struct tt_ld_key top_keys[] = {
     {"workers", TT_YN_SCALAR, "auto, or an integer from 1 to 256", h_workers,
      offsetof(struct tt_config, workers), 1, TT_CFG_MAX_WORKERS, 4},
     {"access_log", TT_YN_SCALAR, "stdout, off, or a file path", h_access_log, 0, 0, 0, 0},
+    {"pid_file", TT_YN_SCALAR, "off, or a file path such as /run/telltale.pid", h_pid_file, 0, 0, 0,
+     0},
     {"name", TT_YN_SCALAR, "a name for Via and Proxy-Status, such as edge-1", h_name, 0, 0, 0, 0},
     {"listen", TT_YN_SEQ, "a list of addresses, e.g. [\"127.0.0.1:8080\"]", h_listen, 0, 0, 0, 0},
     {"upstreams", TT_YN_MAP, "a mapping of names to groups, e.g. {app: {servers: [...]}}",

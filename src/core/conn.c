@@ -369,7 +369,7 @@ void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
 		abort();
 	c->magic = TT_CONN_MAGIC;
 	c->w = w;
-	c->listener = (uint32_t)((uv_tcp_t *)listener - w->listeners);
+	c->listener = w->listen_cfg[(uv_tcp_t *)listener - w->listeners];
 	tt_counter_add(&w->metrics.accepted, 1);
 	uv_tcp_init(&w->loop, &c->tcp);
 	c->tcp.data = c->sreq.data = c;
