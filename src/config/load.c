@@ -650,8 +650,6 @@ static const struct tt_ld_key top_keys[] = {
     {"workers", TT_YN_SCALAR, "auto, or an integer from 1 to 256", h_workers,
      offsetof(struct tt_config, workers), 1, TT_CFG_MAX_WORKERS, 4},
     {"access_log", TT_YN_SCALAR, "stdout, off, or a file path", h_access_log, 0, 0, 0, 0},
-    {"pid_file", TT_YN_SCALAR, "off, or a file path such as /run/telltale.pid", h_pid_file, 0, 0, 0,
-     0},
     {"name", TT_YN_SCALAR, "a name for Via and Proxy-Status, such as edge-1", h_name, 0, 0, 0, 0},
     {"listen", TT_YN_SEQ, "a list of addresses, e.g. [\"127.0.0.1:8080\"]", h_listen, 0, 0, 0, 0},
     {"upstreams", TT_YN_MAP, "a mapping of names to groups, e.g. {app: {servers: [...]}}",
@@ -670,6 +668,8 @@ static const struct tt_ld_key top_keys[] = {
      0},
     {"admin", TT_YN_MAP, "off, or a mapping such as {listen: \"127.0.0.1:9901\"}", h_admin, 0,
      TT_LD_OR_OFF, 0, 0},
+    {"pid_file", TT_YN_SCALAR, "off, or a file path such as /run/telltale.pid", h_pid_file, 0, 0, 0,
+     0},
 };
 
 /* Routes. */
