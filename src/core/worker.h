@@ -8,7 +8,7 @@
  * reported before anything starts), starts the workers, and waits for
  * SIGTERM or SIGINT. Then every worker stops accepting, lets in-flight
  * exchanges finish for up to timeouts.grace, closes every handle, and the
- * process exits. SIGHUP reloads the config file (server.c, docs/reload in
+ * process exits. SIGHUP reloads the config file (server.c, "Reload" in
  * README.md): a new generation of workers takes over the same listening
  * sockets while the old one drains on its own snapshot.
  *
