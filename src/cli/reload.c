@@ -75,8 +75,10 @@ static int wait_outcome(const char *pid_file, uint64_t before, long pid)
 		}
 		sleep_ms(POLL_MS);
 	}
-	fprintf(stderr, "telltale reload: pid %ld did not report within %d s\n", pid,
-	        WAIT_MS / 1000);
+	fprintf(stderr,
+	        "telltale reload: pid %ld did not report within %d s (a reload waits while the "
+	        "previous generation drains; its stderr says more)\n",
+	        pid, WAIT_MS / 1000);
 	return 1;
 }
 

@@ -69,8 +69,11 @@ class Proxy:
     def wait_generation(self, gen, timeout=15.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.status()["config"]["generation"] >= gen:
-                return
+            try:
+                if self.status()["config"]["generation"] >= gen:
+                    return
+            except ConnectionRefusedError:
+                pass  # a moved admin endpoint is not bound before the reload
             time.sleep(0.02)
         raise AssertionError("generation %d not reached; stderr:\n%s" % (gen, self.tt.stderr()))
 
@@ -99,6 +102,16 @@ class Proxy:
                 assert via_name(r) == "gen%d" % gen, (r, self.tt.stderr())
                 return r, hdrs[0][1] if hdrs else None
             time.sleep(0.01)
+
+    def metric_at_least(self, line_start, want, timeout=3.0):
+        """The metric once it reaches want (a request is counted as its
+        exchange ends, a moment after the downstream has the response)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            v = self.metric(line_start)
+            if v >= want or time.monotonic() > deadline:
+                return v
+            time.sleep(0.02)
 
     def metric(self, line_start):
         r = httpc.request(self.admin_port, "GET", "/metrics", host="127.0.0.1")
@@ -188,7 +201,8 @@ def test_ten_reloads_under_load_fail_no_request(telltale, tmp_path, app_factory)
     st = p.status()["config"]
     assert st["generation"] == 11 and st["reloads_ok"] == 10 and st["last_reload"] == "ok"
     # Counters never went backwards: every answer of every generation is counted.
-    assert p.metric('telltale_requests_total{route="*/",code="2xx"}') >= load.ok + 10
+    assert p.metric_at_least('telltale_requests_total{route="*/",code="2xx"}', load.ok + 10) \
+        >= load.ok + 10
     assert p.metric('telltale_config_reloads_total{result="ok"}') == 10
     assert "handles left open" not in p.tt.stderr()
 
@@ -300,3 +314,21 @@ def test_sigterm_right_after_sighup_loses_nothing_in_flight(telltale, tmp_path, 
     assert got[0].status == 200 and got[0].body_len > 0
     assert p.tt.wait(15) == 0, p.tt.stderr()
     assert "stopped" in p.tt.stderr()
+
+
+def test_reload_moves_the_admin_endpoint_and_keeps_counting(telltale, tmp_path, app):
+    p = Proxy(telltale, tmp_path, [app])
+    for _ in range(3):
+        assert httpc.request(p.port, "GET", "/echo").status == 200
+    before = p.metric_at_least('telltale_requests_total{route="*/",code="2xx"}', 3)
+    assert before == 3
+    old_admin = p.admin_port
+    p.admin_port = free_port()
+    p.write([app], "gen2")
+    p.tt.send_signal(signal.SIGHUP)
+    p.wait_generation(2)  # read on the new admin address
+    assert httpc.connect_refused(old_admin)
+    p.served_by(2)
+    # Counted on, not from zero: the old generation's 3 and the new request.
+    assert p.metric_at_least('telltale_requests_total{route="*/",code="2xx"}', before + 1) \
+        >= before + 1
