@@ -12,6 +12,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
     {"run", tt_cli_run, "serve with a configuration file (default telltale.yaml)"},
+    {"reload", tt_cli_reload, "make the running telltale load its configuration file again"},
     {"proxy", tt_cli_proxy, "serve without a file: --listen ADDR --to ADDR[,ADDR...]"},
     {"check", tt_cli_check, "validate a configuration file and explain every problem"},
     {"errors", tt_cli_errors, "explain the errors telltale produces (docs/errors.md)"},

@@ -6,6 +6,7 @@
 #define TT_CLI_CLI_H
 
 int tt_cli_run(int argc, char **argv);
+int tt_cli_reload(int argc, char **argv);
 int tt_cli_proxy(int argc, char **argv);
 int tt_cli_check(int argc, char **argv);
 int tt_cli_version(int argc, char **argv);

@@ -175,7 +175,7 @@ int tt_cli_proxy(int argc, char **argv)
 		return r == 1 ? 0 : (r == -2 ? 2 : 1);
 	}
 	tt_cfg_diags_fini(&diags);
-	rc = tt_server_run(cfg);
+	rc = tt_server_run(cfg, NULL);
 	tt_cfg_unref(&cfg);
 	return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * `telltale run [-c FILE]`: load and validate the config, then serve until
- * SIGTERM or SIGINT.
+ * SIGTERM or SIGINT; SIGHUP loads FILE again (`telltale reload`).
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +14,9 @@ static const char usage[] =
     "\n"
     "Start telltale with the configuration in FILE (default: telltale.yaml).\n"
     "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish within\n"
-    "timeouts.grace. See docs/config.md for every key.\n";
+    "timeouts.grace. SIGHUP (or `telltale reload -c FILE`) loads FILE again:\n"
+    "in-flight requests finish on the old config; an invalid file is refused.\n"
+    "See docs/config.md for every key.\n";
 
 int tt_cli_config_flag(int argc, char **argv, int *i, const char **file)
 {
@@ -68,7 +70,7 @@ int tt_cli_run(int argc, char **argv)
 	}
 	tt_cfg_diags_print(&diags, stderr); /* warnings */
 	tt_cfg_diags_fini(&diags);
-	rc = tt_server_run(cfg);
+	rc = tt_server_run(cfg, file);
 	tt_cfg_unref(&cfg);
 	return rc;
 }

@@ -171,6 +171,20 @@ static char *default_name(void)
 	return tt_cfg_strdup(n ? out : TT_CFG_DEFAULT_NAME);
 }
 
+/* The default pid file (docs/config.md): where a system daemon keeps
+ * it, else the user's runtime directory, else /tmp. */
+static char *default_pid_file(void)
+{
+	const char *dir = getenv("XDG_RUNTIME_DIR");
+	char path[4096];
+	if (geteuid() == 0)
+		return tt_cfg_strdup("/run/telltale.pid");
+	if (!dir || dir[0] != '/' || strlen(dir) > sizeof(path) - 16)
+		dir = "/tmp";
+	snprintf(path, sizeof(path), "%s/telltale.pid", dir);
+	return tt_cfg_strdup(path);
+}
+
 struct tt_config *tt_cfg_new_default(void)
 {
 	struct tt_config *c = calloc(1, sizeof(*c));
@@ -181,6 +195,7 @@ struct tt_config *tt_cfg_new_default(void)
 	c->workers = tt_cfg_auto_workers();
 	c->access_log = tt_cfg_strdup("-");
 	c->name = default_name();
+	c->pid_file = default_pid_file();
 	c->timeouts = (struct tt_cfg_timeouts){
 	    .downstream_head_ms = 10000,
 	    .downstream_keepalive_ms = 75000,
@@ -622,6 +637,7 @@ void tt_cfg_free(struct tt_config *c)
 	free(c->path);
 	free(c->access_log);
 	free(c->name);
+	free(c->pid_file);
 	free(c->admin.address);
 	for (size_t i = 0; i < c->resolver.nservers; i++)
 		free(c->resolver.servers[i]);

@@ -213,6 +213,10 @@ struct tt_config {
 	unsigned workers; /* >= 1; "auto" resolved to the number of cores */
 	char *access_log; /* NULL = off, "-" = stdout, else a file path */
 	char *name;       /* this proxy's name in Via; default "telltale" */
+	/* Where `telltale run` writes its pid for `telltale reload` (issue 7,
+	 * item 4); NULL = off. Default /run/telltale.pid for root, else
+	 * $XDG_RUNTIME_DIR/telltale.pid, else /tmp/telltale.pid. */
+	char *pid_file;
 
 	struct tt_cfg_listener *listeners;
 	size_t nlisteners;

@@ -364,6 +364,19 @@ static void h_access_log(struct tt_ld *l, const struct tt_ld_key *key, const cha
 		c->access_log = tt_cfg_strdup(!strcmp(s, "stdout") ? "-" : s);
 }
 
+/* pid_file: off, or the path `telltale run` writes its pid to. */
+static void h_pid_file(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                       const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	if (!v->str[0]) {
+		tt_ld_say(l, v, "expected off or a file path such as /run/telltale.pid",
+		          "pid_file: the path is empty");
+		return;
+	}
+	free(l->c->pid_file);
+	l->c->pid_file = strcmp(v->str, "off") ? tt_cfg_strdup(v->str) : NULL;
+}
+
 static void h_name(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                    const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
@@ -617,6 +630,8 @@ static const struct tt_ld_key top_keys[] = {
      TT_LD_OR_OFF, 0, 0},
     {"resolver", TT_YN_MAP, "a mapping, e.g. {servers: [10.0.0.53], timeout: 2s}", tt_ld_resolver,
      0, 0, 0, 0},
+    {"pid_file", TT_YN_SCALAR, "off, or a file path such as /run/telltale.pid", h_pid_file, 0, 0, 0,
+     0},
 };
 
 /* Routes. */

@@ -479,8 +479,13 @@ void tt_conn_exchange_done(struct tt_conn *c, int keep_alive)
 
 void tt_conn_shutdown(struct tt_conn *c)
 {
-	/* A connection in an exchange closes when it ends (w->stopping). */
-	if (c->state != TT_CONN_EXCHANGE)
+	/* Only an idle keep-alive connection closes at once (RFC 9112 section
+	 * 9.3.1 lets a client retry on a new one). A new connection whose
+	 * request is still on its way, or a request head arriving, is served
+	 * (with Connection: close), as is one in an exchange: a reload must
+	 * not fail a request the downstream has already sent (issue 7). The
+	 * head timeout and timeouts.grace bound them. */
+	if (c->state == TT_CONN_IDLE && c->requests > 0)
 		tt_conn_close(c);
 }
 
@@ -495,7 +500,7 @@ void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
 		abort();
 	c->magic = TT_CONN_MAGIC;
 	c->w = w;
-	c->listener = (uint32_t)((uv_tcp_t *)listener - w->listeners);
+	c->listener = w->listen_cfg[(uv_tcp_t *)listener - w->listeners];
 	tt_counter_add(&w->metrics.accepted, 1);
 	uv_tcp_init(&w->loop, &c->tcp);
 	c->tcp.data = c->sreq.data = c;

@@ -112,8 +112,8 @@ void tt_conn_close(struct tt_conn *c);
  * must not look complete to the downstream, whatever its framing. */
 void tt_conn_reset(struct tt_conn *c);
 
-/* Shutdown: close if idle; otherwise the connection closes after its
- * current exchange. */
+/* Shutdown: close if idle between requests; otherwise the connection
+ * closes after its current (or first) exchange. */
 void tt_conn_shutdown(struct tt_conn *c);
 
 #endif

@@ -1,7 +1,10 @@
 /*
- * Workers and the process around them: see worker.h.
+ * One worker thread: its loop, its listeners, its tick and its drain (see
+ * worker.h). The process around the workers, signals and reloads, is
+ * server.c (worker_int.h).
  */
 #include "core/worker.h"
+#include "core/worker_int.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -28,23 +31,6 @@
 
 #define TICK_MS 100
 #define BACKLOG 511
-
-struct server {
-	struct tt_config *cfg;
-	struct tt_worker *workers;
-	unsigned n;
-	struct tt_log_sink sink;
-	uv_loop_t loop; /* main thread: signals, active probes, admin endpoint */
-	uv_signal_t sigterm, sigint;
-	int stopped;
-	_Atomic uint32_t ds_total;       /* downstream connections, all workers */
-	struct tt_health_group **health; /* per upstream group, shared by the workers */
-	struct tt_prober **probers;      /* per group with active checks, on the main loop */
-	struct tt_admin_source admin_src;
-	struct tt_metrics **metrics; /* each worker's, for admin_src */
-	struct tt_admin *admin;      /* NULL when off, not bound, or shared */
-	int admin_fd;
-};
 
 void tt_worker_random(struct tt_worker *w, uint64_t *hi, uint64_t *lo)
 {
@@ -112,6 +98,11 @@ static void on_tick(uv_timer_t *t)
 	}
 }
 
+void tt_worker_stop(struct tt_worker *w)
+{
+	uv_async_send(&w->stop);
+}
+
 static void on_stop(uv_async_t *a)
 {
 	struct tt_worker *w = a->data;
@@ -144,6 +135,7 @@ static void on_connection(uv_stream_t *listener, int status)
 static void worker_main(void *arg)
 {
 	struct tt_worker *w = arg;
+	struct tt_gen *g = w->gen;
 	for (size_t i = 0; i < w->nlisteners; i++) {
 		uv_tcp_init(&w->loop, &w->listeners[i]);
 		w->listeners[i].data = w;
@@ -155,25 +147,47 @@ static void worker_main(void *arg)
 	uv_timer_start(&w->tick, on_tick, TICK_MS, TICK_MS);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	tt_log_flush(&w->log);
+	/* The last of its generation tells the main loop, which joins them. */
+	if (atomic_fetch_sub(&g->running, 1) == 1)
+		uv_async_send(&g->done);
 }
 
-static void worker_init(struct tt_worker *w, unsigned id, struct server *s)
+void tt_worker_start(struct tt_worker *w)
 {
-	const struct tt_config *cfg = s->cfg;
+	uv_thread_create(&w->thread, worker_main, w);
+}
+
+void tt_worker_listen_add(struct tt_worker *w, int fd, uint32_t cfg_index)
+{
+	size_t n = w->nlisteners + 1;
+	w->listeners = realloc(w->listeners, n * sizeof(*w->listeners));
+	w->listen_fds = realloc(w->listen_fds, n * sizeof(*w->listen_fds));
+	w->listen_cfg = realloc(w->listen_cfg, n * sizeof(*w->listen_cfg));
+	if (!w->listeners || !w->listen_fds || !w->listen_cfg)
+		abort();
+	w->listen_fds[n - 1] = fd;
+	w->listen_cfg[n - 1] = cfg_index;
+	w->nlisteners = n;
+}
+
+void tt_worker_init(struct tt_worker *w, unsigned id, struct tt_gen *g)
+{
+	const struct tt_config *cfg = g->cfg;
 	uint32_t head = cfg->limits.head_bytes;
 
 	memset(w, 0, sizeof(*w));
 	w->magic = TT_WORKER_MAGIC;
 	w->id = id;
 	w->cfg = cfg;
+	w->gen = g;
 	uv_loop_init(&w->loop);
 	uv_async_init(&w->loop, &w->stop, on_stop);
 	uv_timer_init(&w->loop, &w->tick);
 	w->stop.data = w->tick.data = w;
-	w->ds_total = &s->ds_total;
+	w->ds_total = g->ds_total;
 	tt_metrics_init(&w->metrics, cfg);
 	if (cfg->admin.shared)
-		w->admin = &s->admin_src;
+		w->admin = &g->admin_src;
 	/* A block holds a whole head plus room to stream a body behind it. */
 	/* 64 spare blocks (2 MiB at the default size) absorb the usual
 	 * swings; bursts beyond map and unmap pages. */
@@ -191,17 +205,12 @@ static void worker_init(struct tt_worker *w, unsigned id, struct server *s)
 	w->stale = tt_stale_new(cfg->stale.max_bytes, cfg->stale.max_object_bytes);
 	w->nups = cfg->nupstreams;
 	w->ups = calloc(w->nups ? w->nups : 1, sizeof(*w->ups));
-	w->nlisteners = cfg->nlisteners;
-	w->listeners = calloc(w->nlisteners, sizeof(*w->listeners));
-	w->listen_fds = calloc(w->nlisteners, sizeof(*w->listen_fds));
-	if (!w->fields || !w->ups || !w->listeners || !w->listen_fds)
+	if (!w->fields || !w->ups)
 		abort();
-	for (size_t i = 0; i < w->nlisteners; i++)
-		w->listen_fds[i] = -1;
 	size_t most = 1;
 	for (size_t i = 0; i < w->nups; i++) {
 		tt_upstream_rt_init(&w->ups[i], w, &cfg->upstreams[i]);
-		w->ups[i].health = s->health[i];
+		w->ups[i].health = g->health[i];
 		if (cfg->upstreams[i].nservers > most)
 			most = cfg->upstreams[i].nservers;
 	}
@@ -210,7 +219,7 @@ static void worker_init(struct tt_worker *w, unsigned id, struct server *s)
 	w->lb_factor = calloc(most, sizeof(*w->lb_factor));
 	if (!w->lb || !w->lb_usable || !w->lb_factor)
 		abort();
-	tt_log_buf_init(&w->log, &s->sink);
+	tt_log_buf_init(&w->log, tt_gen_log_sink(g));
 	tt_resolve_open(w);
 	if (tt_ps_name(w->ps_name, sizeof(w->ps_name), cfg->name) < 0)
 		snprintf(w->ps_name, sizeof(w->ps_name), "telltale");
@@ -226,7 +235,7 @@ static void on_exchange_timer_closed(uv_handle_t *h)
 	free(h->data);
 }
 
-static void worker_fini(struct tt_worker *w)
+void tt_worker_fini(struct tt_worker *w)
 {
 	for (size_t i = 0; i < w->nups; i++)
 		tt_upstream_rt_fini(&w->ups[i]);
@@ -254,200 +263,6 @@ static void worker_fini(struct tt_worker *w)
 	free(w->ups);
 	free(w->listeners);
 	free(w->listen_fds);
+	free(w->listen_cfg);
 	tt_metrics_fini(&w->metrics);
-}
-
-/* One listening socket per worker per address, all bound with
- * SO_REUSEPORT so the kernel spreads connections over the workers. */
-static int bind_one(const struct sockaddr_storage *addr, socklen_t addr_len, int reuseport)
-{
-	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (reuseport)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (addr->ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)addr, addr_len) < 0 || listen(fd, BACKLOG) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
-
-/* The admin socket: one, on the main loop, without SO_REUSEPORT so that a
- * second telltale cannot share the address and answer half the scrapes.
- * A default address that is taken only warns (two instances on one
- * machine still proxy); one written in the config stops the start. */
-static int bind_admin(struct server *s)
-{
-	const struct tt_cfg_admin *a = &s->cfg->admin;
-	int fd;
-	s->admin_fd = -1;
-	if (!a->address || a->shared)
-		return 0;
-	fd = bind_one(&a->addr, a->addr_len, 0);
-	if (fd >= 0) {
-		s->admin_fd = fd;
-		return 0;
-	}
-	fprintf(stderr, "telltale: %s admin endpoint on %s: %s%s\n",
-	        a->configured ? "cannot open the" : "warning: no", a->address, strerror(-fd),
-	        a->configured ? "" : " (set admin.listen, or admin: off)");
-	return a->configured ? -1 : 0;
-}
-
-static int bind_all(struct server *s)
-{
-	for (unsigned i = 0; i < s->n; i++) {
-		for (size_t j = 0; j < s->cfg->nlisteners; j++) {
-			const struct tt_cfg_listener *l = &s->cfg->listeners[j];
-			int fd = bind_one(&l->addr, l->addr_len, 1);
-			if (fd < 0) {
-				fprintf(stderr, "telltale: cannot listen on %s: %s\n",
-				        s->cfg->listeners[j].address, strerror(-fd));
-				return -1;
-			}
-			s->workers[i].listen_fds[j] = fd;
-		}
-	}
-	return bind_admin(s);
-}
-
-static void on_signal(uv_signal_t *sig, int signum)
-{
-	struct server *s = sig->data;
-	if (s->stopped)
-		return;
-	s->stopped = 1;
-	fprintf(stderr, "telltale: %s received, finishing in-flight requests (up to %llu ms)\n",
-	        signum == SIGINT ? "SIGINT" : "SIGTERM",
-	        (unsigned long long)s->cfg->timeouts.grace_ms);
-	for (size_t i = 0; i < s->cfg->nupstreams; i++)
-		tt_prober_stop(&s->probers[i]);
-	tt_admin_stop(&s->admin);
-	for (unsigned i = 0; i < s->n; i++)
-		uv_async_send(&s->workers[i].stop);
-	uv_close((uv_handle_t *)&s->sigterm, NULL);
-	uv_close((uv_handle_t *)&s->sigint, NULL);
-}
-
-static void announce(const struct server *s)
-{
-	const struct tt_config *cfg = s->cfg;
-	for (size_t i = 0; i < cfg->nlisteners; i++)
-		fprintf(stderr, "telltale: listening on http://%s (%u worker%s)\n",
-		        cfg->listeners[i].address, s->n, s->n == 1 ? "" : "s");
-	for (size_t i = 0; i < cfg->nupstreams; i++) {
-		fprintf(stderr, "telltale: upstream %s:", cfg->upstreams[i].name);
-		for (size_t j = 0; j < cfg->upstreams[i].nservers; j++)
-			fprintf(stderr, " %s", cfg->upstreams[i].servers[j].address);
-		fprintf(stderr, "\n");
-	}
-	if (s->admin || cfg->admin.shared)
-		fprintf(stderr, "telltale: admin on http://%s/status and /metrics\n",
-		        cfg->admin.address);
-	fprintf(stderr, "telltale: try: curl -i http://%s/   (stop with Ctrl-C)\n",
-	        cfg->nlisteners ? cfg->listeners[0].address : "");
-}
-
-static void server_free(struct server *s)
-{
-	for (size_t i = 0; i < s->cfg->nupstreams; i++)
-		tt_health_group_free(&s->health[i]);
-	free(s->health);
-	free(s->probers);
-	free(s->metrics);
-	tt_log_sink_close(&s->sink);
-	free(s->workers);
-}
-
-int tt_server_run(struct tt_config *cfg)
-{
-	struct server s;
-	int r;
-
-	memset(&s, 0, sizeof(s));
-	s.admin_fd = -1;
-	s.cfg = cfg;
-	s.n = cfg->workers ? cfg->workers : 1;
-	signal(SIGPIPE, SIG_IGN);
-	r = tt_log_sink_open(&s.sink, cfg->access_log);
-	if (r < 0) {
-		fprintf(stderr, "telltale: cannot open access log %s: %s\n", cfg->access_log,
-		        strerror(-r));
-		return 1;
-	}
-	s.workers = calloc(s.n, sizeof(*s.workers));
-	s.health = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof(*s.health));
-	s.probers = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof(*s.probers));
-	if (!s.workers || !s.health || !s.probers)
-		abort();
-	for (size_t i = 0; i < cfg->nupstreams; i++)
-		s.health[i] = tt_health_group_new(&cfg->upstreams[i]);
-	s.metrics = calloc(s.n, sizeof(*s.metrics));
-	if (!s.metrics)
-		abort();
-	for (unsigned i = 0; i < s.n; i++) {
-		worker_init(&s.workers[i], i, &s);
-		s.metrics[i] = &s.workers[i].metrics;
-	}
-	s.admin_src = (struct tt_admin_source){
-	    .cfg = cfg,
-	    .workers = s.metrics,
-	    .nworkers = s.n,
-	    .health = s.health,
-	    .ds_total = &s.ds_total,
-	    .started_ms = (uint64_t)time(NULL) * 1000,
-	};
-	uv_loop_init(&s.loop);
-	/* Active health checks run on the main thread's loop: it only
-	 * waits for signals otherwise. */
-	for (size_t i = 0; i < cfg->nupstreams; i++)
-		if (cfg->upstreams[i].active.path)
-			s.probers[i] = tt_prober_start(&s.loop, s.health[i], &cfg->upstreams[i]);
-	uv_signal_init(&s.loop, &s.sigterm);
-	uv_signal_init(&s.loop, &s.sigint);
-	s.sigterm.data = s.sigint.data = &s;
-	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
-	uv_signal_start(&s.sigint, on_signal, SIGINT);
-	if (bind_all(&s) < 0) {
-		for (unsigned i = 0; i < s.n; i++) {
-			struct tt_worker *w = &s.workers[i];
-			for (size_t j = 0; j < w->nlisteners; j++)
-				if (w->listen_fds[j] >= 0)
-					close(w->listen_fds[j]);
-			w->nlisteners = 0;
-			uv_close((uv_handle_t *)&w->stop, NULL);
-			uv_close((uv_handle_t *)&w->tick, NULL);
-			worker_fini(w);
-		}
-		uv_close((uv_handle_t *)&s.sigterm, NULL);
-		uv_close((uv_handle_t *)&s.sigint, NULL);
-		for (size_t i = 0; i < cfg->nupstreams; i++)
-			tt_prober_stop(&s.probers[i]);
-		if (s.admin_fd >= 0)
-			close(s.admin_fd);
-		uv_run(&s.loop, UV_RUN_DEFAULT);
-		uv_loop_close(&s.loop);
-		server_free(&s);
-		return 1;
-	}
-	if (s.admin_fd >= 0)
-		s.admin = tt_admin_start(&s.loop, s.admin_fd, &s.admin_src);
-	announce(&s);
-	for (unsigned i = 0; i < s.n; i++)
-		uv_thread_create(&s.workers[i].thread, worker_main, &s.workers[i]);
-	uv_run(&s.loop, UV_RUN_DEFAULT);
-	for (unsigned i = 0; i < s.n; i++) {
-		uv_thread_join(&s.workers[i].thread);
-		worker_fini(&s.workers[i]);
-	}
-	uv_loop_close(&s.loop);
-	server_free(&s);
-	fprintf(stderr, "telltale: stopped\n");
-	return 0;
 }

@@ -8,7 +8,9 @@
  * reported before anything starts), starts the workers, and waits for
  * SIGTERM or SIGINT. Then every worker stops accepting, lets in-flight
  * exchanges finish for up to timeouts.grace, closes every handle, and the
- * process exits.
+ * process exits. SIGHUP reloads the config file (server.c, "Reload" in
+ * README.md): a new generation of workers takes over the same listening
+ * sockets while the old one drains on its own snapshot.
  *
  * Invariant: everything reachable from a worker is touched only by that
  * worker's thread, except `stop` (an async handle), the log sink (locked)
@@ -58,14 +60,16 @@ struct tt_dns;
 struct tt_worker {
 	uint32_t magic;
 	unsigned id;
-	const struct tt_config *cfg; /* the server holds the reference */
+	const struct tt_config *cfg; /* its generation holds the reference */
+	struct tt_gen *gen;          /* the generation it belongs to (worker_int.h) */
 	uv_loop_t loop;
 	uv_thread_t thread;
-	uv_async_t stop; /* sent by the main thread on SIGTERM/SIGINT */
+	uv_async_t stop; /* sent by the main thread on SIGTERM/SIGINT or a reload */
 	uv_timer_t tick; /* 100 ms: log flush, shutdown progress */
 	uv_tcp_t *listeners;
-	int *listen_fds; /* bound by the main thread, opened on this loop */
-	size_t nlisteners;
+	int *listen_fds;      /* bound by the main thread, opened on this loop */
+	uint32_t *listen_cfg; /* [nlisteners]: the config listener each serves */
+	size_t nlisteners;    /* sockets; a reload to fewer workers gives some two per address */
 
 	struct tt_bufpool bufs;
 	struct tt_h1_field *fields;     /* scratch for one parse: limits.header_count */
@@ -102,9 +106,12 @@ struct tt_worker {
 };
 
 /* Run telltale on this config until SIGTERM/SIGINT. Prints where it listens
- * on stderr. Returns the process exit status (0 after a clean stop, 1 when
- * a listener or the access log cannot be opened). */
-int tt_server_run(struct tt_config *cfg);
+ * on stderr. path: the file cfg came from, loaded again on SIGHUP (and
+ * the pid file, cfg->pid_file, is written); NULL: no reload, no pid file.
+ * Takes its own reference to cfg. Returns the process exit
+ * status (0 after a clean stop, 1 when a listener or the access log cannot
+ * be opened). server.c. */
+int tt_server_run(struct tt_config *cfg, const char *path);
 
 /* A fresh 128-bit random value from the worker's generator. */
 void tt_worker_random(struct tt_worker *w, uint64_t *hi, uint64_t *lo);

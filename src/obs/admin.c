@@ -113,6 +113,8 @@ static void gather(const struct tt_admin_source *src, int trusted, struct gather
 	tt_metrics_init(&g->sum, cfg);
 	for (unsigned w = 0; w < src->nworkers; w++)
 		tt_metrics_add(&g->sum, src->workers[w]);
+	if (src->fold)
+		src->fold(src, &g->sum);
 	g->servers = calloc(g->sum.nservers ? g->sum.nservers : 1, sizeof(*g->servers));
 	g->groups = calloc(ng ? ng : 1, sizeof(*g->groups));
 	g->notes = calloc(ng ? ng * TT_VIEW_NOTES : 1, sizeof(*g->notes));
@@ -139,7 +141,17 @@ static void gather(const struct tt_admin_source *src, int trusted, struct gather
 	    .mono_ms = mono,
 	    .started_ms = src->started_ms,
 	    .trusted = trusted,
+	    .generation = 1,
+	    .last_reload_ok = -1,
 	};
+	if (src->reload) {
+		const struct tt_reload_info *r = src->reload;
+		g->v.generation = atomic_load_explicit(&r->generation, memory_order_relaxed);
+		g->v.reloads_ok = atomic_load_explicit(&r->ok, memory_order_relaxed);
+		g->v.reloads_error = atomic_load_explicit(&r->errors, memory_order_relaxed);
+		g->v.last_reload_ms = atomic_load_explicit(&r->last_ms, memory_order_relaxed);
+		g->v.last_reload_ok = atomic_load_explicit(&r->last_ok, memory_order_relaxed);
+	}
 }
 
 static void gathered_fini(struct gathered *g)
@@ -340,6 +352,11 @@ struct tt_admin *tt_admin_start(uv_loop_t *loop, int fd, const struct tt_admin_s
 static void on_admin_closed(uv_handle_t *h)
 {
 	free(h->data);
+}
+
+void tt_admin_set_source(struct tt_admin *a, const struct tt_admin_source *src)
+{
+	a->src = src;
 }
 
 void tt_admin_stop(struct tt_admin **ap)

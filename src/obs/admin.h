@@ -31,14 +31,31 @@
 
 struct tt_health_group;
 
-/* What the pages read; owned by the server, valid while it runs. */
+/* Config reloads (issue 7, item 4), written by the main thread, read by
+ * the pages with relaxed loads (a page may see one field a moment older
+ * than another). */
+struct tt_reload_info {
+	_Atomic uint64_t generation; /* 1 at start, +1 for each reload that took */
+	_Atomic uint64_t ok, errors; /* reloads taken, reloads refused */
+	_Atomic uint64_t last_ms;    /* wall clock of the last attempt; 0 = none yet */
+	_Atomic int last_ok;         /* the last attempt: 1 taken, 0 refused, -1 none yet */
+};
+
+/* What the pages read; owned by the server, valid while it runs (a
+ * generation of workers, across a reload). */
 struct tt_admin_source {
 	const struct tt_config *cfg;
 	struct tt_metrics **workers; /* [nworkers], each written by its worker */
 	unsigned nworkers;
-	struct tt_health_group **health; /* [cfg->nupstreams] */
-	_Atomic uint32_t *ds_total;      /* downstream connections open */
-	uint64_t started_ms;             /* wall clock */
+	struct tt_health_group **health;     /* [cfg->nupstreams] */
+	_Atomic uint32_t *ds_total;          /* downstream connections open */
+	uint64_t started_ms;                 /* wall clock */
+	const struct tt_reload_info *reload; /* NULL: no reload info */
+	/* Called after the workers are summed into sum (made for cfg): adds
+	 * what earlier generations counted, so counters never go backwards
+	 * across a reload. NULL: nothing to add. Any thread may call it. */
+	void (*fold)(const struct tt_admin_source *src, struct tt_metrics *sum);
+	void *fold_arg;
 };
 
 /* 1 when path (the target, query ignored) is one the admin endpoint owns. */
@@ -57,6 +74,10 @@ struct tt_admin;
 /* Serve on the listening socket fd (bound by the caller) on loop. Never
  * returns NULL (allocation failure aborts). */
 struct tt_admin *tt_admin_start(uv_loop_t *loop, int fd, const struct tt_admin_source *src);
+
+/* Serve the pages of src from now on (a reload kept the admin address).
+ * Main loop only. */
+void tt_admin_set_source(struct tt_admin *a, const struct tt_admin_source *src);
 
 /* Stop accepting and close every admin connection; the struct is freed
  * once the loop has run the close callbacks. Sets *a to NULL. */

@@ -126,6 +126,14 @@ void tt_metrics_fault(struct tt_metrics *m, int group, int server, enum tt_fault
  * the same config. dst's gauges are summed too. */
 void tt_metrics_add(struct tt_metrics *dst, const struct tt_metrics *src);
 
+/* Reader side, for a config reload: add src (made for scfg) into dst
+ * (made for dcfg), matching label sets by name (a route by its label, a
+ * group by its name, a server by its group and address); what dcfg no
+ * longer has is dropped. gauges: add the pool gauges too (a generation
+ * still draining), else counters and histograms only. metrics_fold.c. */
+void tt_metrics_fold(struct tt_metrics *dst, const struct tt_config *dcfg,
+                     const struct tt_metrics *src, const struct tt_config *scfg, int gauges);
+
 /* The fault ring. note->seq and time are set by record. Writer: the
  * owning worker. */
 void tt_metrics_note(struct tt_metrics *m, size_t group, struct tt_fault_note *note);

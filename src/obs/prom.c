@@ -278,6 +278,8 @@ static void process(struct tt_sbuf *b, const struct tt_obs_view *v)
 {
 	const char *none[] = {NULL};
 	const char *ver[] = {"version", TT_VERSION, NULL};
+	const char *ok[] = {"result", "ok", NULL};
+	const char *err[] = {"result", "error", NULL};
 	family(b, "telltale_downstream_connections", "gauge", "Downstream connections open now.");
 	sample(b, "telltale_downstream_connections", none, v->downstream_open);
 	family(b, "telltale_downstream_connections_accepted_total", "counter",
@@ -288,6 +290,16 @@ static void process(struct tt_sbuf *b, const struct tt_obs_view *v)
 	sample(b, "telltale_workers", none, v->workers);
 	family(b, "telltale_start_time_seconds", "gauge", "Start time, seconds since the epoch.");
 	sample(b, "telltale_start_time_seconds", none, v->started_ms / 1000);
+	family(b, "telltale_config_generation", "gauge",
+	       "The config generation serving: 1 at start, +1 per reload taken.");
+	sample(b, "telltale_config_generation", none, v->generation);
+	family(b, "telltale_config_reloads_total", "counter",
+	       "Config reloads (SIGHUP) by result: ok (taken) or error (refused).");
+	sample(b, "telltale_config_reloads_total", ok, v->reloads_ok);
+	sample(b, "telltale_config_reloads_total", err, v->reloads_error);
+	family(b, "telltale_config_last_reload_time_seconds", "gauge",
+	       "Time of the last reload attempt, seconds since the epoch; 0 = none.");
+	sample(b, "telltale_config_last_reload_time_seconds", none, v->last_reload_ms / 1000);
 	family(b, "telltale_build_info", "gauge", "The running version.");
 	sample(b, "telltale_build_info", ver, 1);
 }

@@ -174,6 +174,26 @@ static void json_route(struct tt_sbuf *b, const struct tt_obs_view *v, size_t r)
 	            (unsigned long long)tt_counter_get(&v->m->stale[r]));
 }
 
+static const char *reload_result(const struct tt_obs_view *v)
+{
+	return v->last_reload_ok < 0 ? "none" : v->last_reload_ok ? "ok" : "error";
+}
+
+/* "config": the generation serving and the last reload (issue 7, item 4). */
+static void json_config(struct tt_sbuf *b, const struct tt_obs_view *v)
+{
+	char t[TT_TIME_MAX];
+	tt_sbuf_fmt(b,
+	            "\"config\":{\"generation\":%llu,\"reloads_ok\":%llu,\"reloads_error\":%llu,"
+	            "\"last_reload\":\"%s\",\"last_reload_time\":",
+	            (unsigned long long)v->generation, (unsigned long long)v->reloads_ok,
+	            (unsigned long long)v->reloads_error, reload_result(v));
+	if (v->last_reload_ms)
+		tt_sbuf_fmt(b, "\"%s\"}", tt_out_time(t, v->last_reload_ms));
+	else
+		tt_sbuf_str(b, "null}");
+}
+
 void tt_status_json(struct tt_sbuf *b, const struct tt_obs_view *v)
 {
 	char t1[TT_TIME_MAX], t2[TT_TIME_MAX];
@@ -181,10 +201,12 @@ void tt_status_json(struct tt_sbuf *b, const struct tt_obs_view *v)
 	tt_sbuf_json_str(b, v->cfg->name);
 	tt_sbuf_fmt(b,
 	            ",\"version\":\"%s\",\"time\":\"%s\",\"started\":\"%s\",\"workers\":%u,"
-	            "\"downstream_connections\":%llu,\"trusted\":%s,\"listeners\":[",
+	            "\"downstream_connections\":%llu,\"trusted\":%s,",
 	            TT_VERSION, tt_out_time(t1, v->now_ms), tt_out_time(t2, v->started_ms),
 	            v->workers, (unsigned long long)v->downstream_open,
 	            v->trusted ? "true" : "false");
+	json_config(b, v);
+	tt_sbuf_str(b, ",\"listeners\":[");
 	for (size_t i = 0; i < v->cfg->nlisteners; i++) {
 		if (i)
 			tt_sbuf_str(b, ",");
@@ -405,7 +427,14 @@ void tt_status_html(struct tt_sbuf *b, const struct tt_obs_view *v)
 	            "downstream connections open; %s (refreshes every 5 s)</p>",
 	            TT_VERSION, v->workers, v->workers == 1 ? "" : "s",
 	            (unsigned long long)v->downstream_open, tt_out_time(t, v->now_ms));
-	tt_sbuf_str(b, "<main id=\"routes\">");
+	tt_sbuf_fmt(
+	    b, "<p class=\"meta\" id=\"config\" data-generation=\"%llu\">config generation %llu",
+	    (unsigned long long)v->generation, (unsigned long long)v->generation);
+	if (v->last_reload_ms)
+		tt_sbuf_fmt(b, "; last reload %s: %s", tt_out_time(t, v->last_reload_ms),
+		            v->last_reload_ok ? "taken"
+		                              : "refused, the previous config still serves");
+	tt_sbuf_str(b, "</p><main id=\"routes\">");
 	for (size_t r = 0; r < v->cfg->nroutes; r++)
 		html_route(b, v, r);
 	tt_sbuf_str(b, "</main>");

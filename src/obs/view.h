@@ -31,6 +31,12 @@ struct tt_obs_view {
 	uint64_t mono_ms;    /* the monotonic clock of the health views (uv_now), now */
 	uint64_t started_ms; /* wall clock at start */
 	int trusted;         /* the reader is in error_detail_networks: details and bytes */
+	/* Config reloads (issue 7, item 4). */
+	uint64_t generation;     /* 1 at start, +1 per reload taken */
+	uint64_t reloads_ok;     /* reloads taken */
+	uint64_t reloads_error;  /* reloads refused (invalid config, address in use) */
+	uint64_t last_reload_ms; /* wall clock of the last attempt; 0 = none */
+	int last_reload_ok;      /* 1 taken, 0 refused, -1 none yet */
 };
 
 /* The route's label: "HOST/PATH" or "*PATH" for any host; "none" past the

@@ -38,6 +38,19 @@ Test(load, access_log_forms)
 	expect_diag(1, 13, "access_log: the path is empty");
 }
 
+Test(load, pid_file_forms)
+{
+	cr_assert_eq(load(BASE), 0);
+	cr_assert_not_null(C->pid_file, "on by default");
+	cr_assert(strstr(C->pid_file, "telltale.pid"), "%s", C->pid_file);
+	cr_assert_eq(load("pid_file: off\n" BASE), 0);
+	cr_assert_null(C->pid_file);
+	cr_assert_eq(load("pid_file: /tmp/x.pid\n" BASE), 0);
+	cr_assert_str_eq(C->pid_file, "/tmp/x.pid");
+	cr_assert_eq(load("pid_file: \"\"\n" BASE), 1);
+	expect_diag(1, 11, "pid_file: the path is empty");
+}
+
 Test(load, name_must_be_a_token)
 {
 	cr_assert_eq(load("name: \"tell tale\"\n" BASE), 1);
