@@ -429,3 +429,45 @@ def test_a_named_tls_upstream_gets_its_name_as_sni_and_is_verified_against_it(
         assert "hostname mismatch" in ps.get("details", ""), ps
     finally:
         dns.close()
+
+
+# -- certificate rotation by reload ---------------------------------------------------------
+
+
+def test_reload_rotates_the_listener_certificate(telltale, app, certs, tmp_path):
+    import json
+    import signal
+
+    from conftest import to_yaml
+
+    port, admin = free_port(), free_port()
+
+    def write(name):
+        cfg = group_config([app], listen=tls_listener(certs, port, (name,)), workers=1,
+                           access_log="off", admin={"listen": "127.0.0.1:%d" % admin},
+                           pid_file=str(tmp_path / "tt.pid"))
+        tmp = tmp_path / "tt.yaml.new"
+        tmp.write_text(to_yaml(cfg) + "\n")
+        tmp.rename(tmp_path / "tt.yaml")
+
+    def not_after():
+        ctx = certs.client_ctx()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                return ssl.cert_time_to_seconds(s.getpeercert()["notAfter"])
+
+    write("soon")  # expires in 5 days
+    tt = telltale(argv=["run", "-c", str(tmp_path / "tt.yaml")], port=port)
+    before = not_after()
+    assert before - time.time() < 6 * 86400
+    write("localhost")  # 30 days
+    tt.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        st = json.loads(httpc.request(admin, "GET", "/status.json", host="127.0.0.1").body)
+        if st["config"]["generation"] >= 2:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("no second generation; stderr:\n" + tt.stderr())
+    assert not_after() - time.time() > 25 * 86400
