@@ -106,8 +106,10 @@ fuzz: deps $(FUZZ_BIN)
 	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/http.dict build/fuzz/corpus-$$n fuzz/corpus/$$n; done
 
+# QUICK=1 make bench: a smoke run of a few minutes (see bench/run).
 bench: deps build/telltale
 	bench/run
+	bench/profile
 
 check:
 	@echo "== scripts/check"

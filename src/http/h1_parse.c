@@ -883,10 +883,12 @@ int tt_h1_name_eq(const char *s, size_t len, const char *lower_lit)
 
 const struct tt_h1_field *tt_h1_find(const struct tt_h1_head *h, const char *lower_name)
 {
-	size_t i;
+	size_t i, len = strlen(lower_name);
 
+	/* fields of another length are ruled out without a byte compared */
 	for (i = 0; i < h->nfields; i++)
-		if (tt_h1_name_eq(h->fields[i].name, h->fields[i].name_len, lower_name))
+		if (h->fields[i].name_len == len &&
+		    tt_h1_name_eq(h->fields[i].name, h->fields[i].name_len, lower_name))
 			return &h->fields[i];
 	return NULL;
 }
