@@ -25,6 +25,9 @@ void tt_wbuf_put(struct tt_wbuf *w, const char *s, size_t n)
 	w->len += n;
 }
 
+/* A string literal, its length known at compile time (no strlen). */
+#define PUT_LIT(w, lit) tt_wbuf_put(w, lit, sizeof(lit) - 1)
+
 void tt_wbuf_str(struct tt_wbuf *w, const char *s)
 {
 	tt_wbuf_put(w, s, strlen(s));
@@ -272,23 +275,23 @@ ssize_t tt_hdr_upstream_request(char *out, size_t cap, const struct tt_h1_head *
 	tt_wbuf_str(&w, c->proxy_name);
 	tt_wbuf_put(&w, "\r\n", 2);
 	put_forwarding(&w, req, c);
-	tt_wbuf_str(&w, "X-Request-Id: ");
+	PUT_LIT(&w, "X-Request-Id: ");
 	tt_wbuf_str(&w, c->request_id);
 	tt_wbuf_put(&w, "\r\n", 2);
 	if (c->traceparent) {
-		tt_wbuf_str(&w, "traceparent: ");
+		PUT_LIT(&w, "traceparent: ");
 		tt_wbuf_str(&w, c->traceparent);
 		tt_wbuf_put(&w, "\r\n", 2);
 	}
 	if (framing == TT_H1_BODY_LENGTH) {
-		tt_wbuf_str(&w, "Content-Length: ");
+		PUT_LIT(&w, "Content-Length: ");
 		tt_wbuf_u64(&w, content_length);
 		tt_wbuf_put(&w, "\r\n", 2);
 	} else if (framing == TT_H1_BODY_CHUNKED) {
-		tt_wbuf_str(&w, "Transfer-Encoding: chunked\r\n");
+		PUT_LIT(&w, "Transfer-Encoding: chunked\r\n");
 	}
 	if (c->close_upstream)
-		tt_wbuf_str(&w, "Connection: close\r\n");
+		PUT_LIT(&w, "Connection: close\r\n");
 	tt_wbuf_put(&w, "\r\n", 2);
 	return w.over ? -1 : (ssize_t)w.len;
 }
@@ -301,7 +304,7 @@ ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_hea
 {
 	struct tt_wbuf w;
 	tt_wbuf_init(&w, out, cap);
-	tt_wbuf_str(&w, "HTTP/1.1 ");
+	PUT_LIT(&w, "HTTP/1.1 ");
 	tt_wbuf_u64(&w, (uint64_t)resp->status);
 	tt_wbuf_put(&w, " ", 1);
 	tt_wbuf_put(&w, resp->reason, resp->reason_len);
@@ -321,27 +324,27 @@ ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_hea
 	}
 	tt_wbuf_str(&w, resp->version_minor ? "Via: 1.1 " : "Via: 1.0 ");
 	tt_wbuf_str(&w, c->proxy_name);
-	tt_wbuf_str(&w, "\r\nX-Request-Id: ");
+	PUT_LIT(&w, "\r\nX-Request-Id: ");
 	tt_wbuf_str(&w, c->request_id);
 	tt_wbuf_put(&w, "\r\n", 2);
 	/* RFC 9209 section 2: members from intermediaries further in were
 	 * copied above; telltale's own comes after them. */
 	if (c->proxy_status && c->proxy_status[0]) {
-		tt_wbuf_str(&w, "Proxy-Status: ");
+		PUT_LIT(&w, "Proxy-Status: ");
 		tt_wbuf_str(&w, c->proxy_status);
 		tt_wbuf_put(&w, "\r\n", 2);
 	}
 	if (c->framing == TT_H1_BODY_LENGTH) {
-		tt_wbuf_str(&w, "Content-Length: ");
+		PUT_LIT(&w, "Content-Length: ");
 		tt_wbuf_u64(&w, c->content_length);
 		tt_wbuf_put(&w, "\r\n", 2);
 	} else if (c->framing == TT_H1_BODY_CHUNKED) {
-		tt_wbuf_str(&w, "Transfer-Encoding: chunked\r\n");
+		PUT_LIT(&w, "Transfer-Encoding: chunked\r\n");
 	}
 	if (!c->keep_alive)
-		tt_wbuf_str(&w, "Connection: close\r\n");
+		PUT_LIT(&w, "Connection: close\r\n");
 	else if (c->http10_downstream)
-		tt_wbuf_str(&w, "Connection: keep-alive\r\n");
+		PUT_LIT(&w, "Connection: keep-alive\r\n");
 	tt_wbuf_put(&w, "\r\n", 2);
 	return w.over ? -1 : (ssize_t)w.len;
 }
@@ -352,32 +355,32 @@ ssize_t tt_hdr_local_response(char *out, size_t cap, int status, const char *con
 {
 	struct tt_wbuf w;
 	tt_wbuf_init(&w, out, cap);
-	tt_wbuf_str(&w, "HTTP/1.1 ");
+	PUT_LIT(&w, "HTTP/1.1 ");
 	tt_wbuf_u64(&w, (uint64_t)status);
 	tt_wbuf_put(&w, " ", 1);
 	tt_wbuf_str(&w, tt_hdr_reason(status));
-	tt_wbuf_str(&w, "\r\nContent-Type: ");
+	PUT_LIT(&w, "\r\nContent-Type: ");
 	tt_wbuf_str(&w, content_type);
-	tt_wbuf_str(&w, "\r\nContent-Length: ");
+	PUT_LIT(&w, "\r\nContent-Length: ");
 	tt_wbuf_u64(&w, body_len);
-	tt_wbuf_str(&w, "\r\nCache-Control: no-store\r\n");
+	PUT_LIT(&w, "\r\nCache-Control: no-store\r\n");
 	if (request_id && request_id[0]) {
-		tt_wbuf_str(&w, "X-Request-Id: ");
+		PUT_LIT(&w, "X-Request-Id: ");
 		tt_wbuf_str(&w, request_id);
 		tt_wbuf_put(&w, "\r\n", 2);
 	}
 	if (proxy_status && proxy_status[0]) {
-		tt_wbuf_str(&w, "Proxy-Status: ");
+		PUT_LIT(&w, "Proxy-Status: ");
 		tt_wbuf_str(&w, proxy_status);
 		tt_wbuf_put(&w, "\r\n", 2);
 	}
 	if (retry_after_s > 0) {
-		tt_wbuf_str(&w, "Retry-After: ");
+		PUT_LIT(&w, "Retry-After: ");
 		tt_wbuf_u64(&w, (uint64_t)retry_after_s);
 		tt_wbuf_put(&w, "\r\n", 2);
 	}
 	if (!keep_alive)
-		tt_wbuf_str(&w, "Connection: close\r\n");
+		PUT_LIT(&w, "Connection: close\r\n");
 	tt_wbuf_put(&w, "\r\n", 2);
 	return w.over ? -1 : (ssize_t)w.len;
 }
