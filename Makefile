@@ -87,7 +87,14 @@ fuzz-replay: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 	  echo "== replay $$n corpus"; $$f -runs=0 fuzz/corpus/$$n >/dev/null 2>build/fuzz/$$n.log || { cat build/fuzz/$$n.log; exit 1; }; done
 
-e2e: build/telltale-san
+# The allocation-count shim for tests/e2e/test_88_alloc.py (LD_PRELOAD on
+# the release binary; the ASan build brings its own allocator).
+build/alloc_count.so: tests/e2e/alloc_count.c
+	@mkdir -p $(dir $@)
+	@echo "  SHLIB   $@"
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -fPIC -shared -o $@ $<
+
+e2e: build/telltale-san build/telltale build/alloc_count.so
 	cd tests/e2e && TELLTALE_BIN=$(CURDIR)/build/telltale-san /usr/bin/python3 -m pytest -q -p no:cacheprovider .
 
 test: deps
@@ -99,8 +106,10 @@ fuzz: deps $(FUZZ_BIN)
 	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/http.dict build/fuzz/corpus-$$n fuzz/corpus/$$n; done
 
+# QUICK=1 make bench: a smoke run of a few minutes (see bench/run).
 bench: deps build/telltale
 	bench/run
+	bench/profile
 
 check:
 	@echo "== scripts/check"

@@ -4,13 +4,15 @@
  * response chosen by path:
  *
  *   GET /64k...  -> 200, 65536-byte body
+ *   GET /1m...   -> 200, 1 MiB (1048576-byte) body
  *   GET /__accepts -> 200, body = connections accepted so far (decimal);
  *                     bench/run reads it around each load run to report how
  *                     many upstream connections a proxy opened
  *   anything else-> 200, 100-byte body   (/small)
  *
  * Pipelined requests are answered in order. A request body announced by
- * Content-Length is read and discarded; chunked request bodies are not
+ * Content-Length is read and discarded (POST /post with a 16 KiB body gets
+ * the 100-byte answer); chunked request bodies are not
  * supported (the benchmark never sends one). "Connection: close" closes the
  * connection after the response. Listens on 127.0.0.1 only.
  *
@@ -35,6 +37,7 @@
 #define INBUF 8192
 #define SMALL_BODY 100
 #define BIG_BODY 65536
+#define HUGE_BODY (1024 * 1024)
 
 struct conn {
     int fd;
@@ -48,12 +51,17 @@ struct conn {
     char in[INBUF];
 };
 
-static char *resp_small, *resp_big;
-static size_t resp_small_len, resp_big_len;
+/* Responses by size (small, 64 KiB, 1 MiB), keep-alive and with
+ * "Connection: close" (answers to a request that asked for it; without
+ * the header, wrk would reuse the connection and count the close as an
+ * error). */
+enum { R_SMALL, R_BIG, R_HUGE, R_SIZES };
+static char *resp[2][R_SIZES];
+static size_t resp_len[2][R_SIZES];
 static int epfd;
 static unsigned long long accepts;
 
-static char *make_response(size_t body, size_t *len)
+static char *make_response(size_t body, int close, size_t *len)
 {
     char head[256];
     int h = snprintf(head, sizeof head,
@@ -61,8 +69,9 @@ static char *make_response(size_t body, size_t *len)
                      "Server: bench-origin\r\n"
                      "Content-Type: text/plain\r\n"
                      "Content-Length: %zu\r\n"
+                     "%s"
                      "\r\n",
-                     body);
+                     body, close ? "Connection: close\r\n" : "");
     char *r = malloc((size_t)h + body);
     if (!r) {
         perror("malloc");
@@ -150,6 +159,7 @@ static int process(struct conn *c)
         }
         size_t hl = (size_t)(e - c->in) + 4;
         int big = hl > 8 && memcmp(c->in, "GET /64k", 8) == 0;
+        int huge = hl > 7 && memcmp(c->in, "GET /1m", 7) == 0;
         int stats = hl > 14 && memcmp(c->in, "GET /__accepts", 14) == 0;
         const char *cl = find_header(c->in, hl, "content-length:");
         size_t body = cl ? strtoul(cl, NULL, 10) : 0;
@@ -163,8 +173,9 @@ static int process(struct conn *c)
         memmove(c->in, c->in + hl, c->inlen - hl);
         c->inlen -= hl;
         c->skip = body;
-        c->out = big ? resp_big : resp_small;
-        c->outlen = big ? resp_big_len : resp_small_len;
+        int size = huge ? R_HUGE : big ? R_BIG : R_SMALL;
+        c->out = resp[c->close_after][size];
+        c->outlen = resp_len[c->close_after][size];
         if (stats) {
             char num[32];
             int nl = snprintf(num, sizeof num, "%llu", accepts);
@@ -220,8 +231,10 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    resp_small = make_response(SMALL_BODY, &resp_small_len);
-    resp_big = make_response(BIG_BODY, &resp_big_len);
+    static const size_t sizes[R_SIZES] = {SMALL_BODY, BIG_BODY, HUGE_BODY};
+    for (int close = 0; close < 2; close++)
+        for (int i = 0; i < R_SIZES; i++)
+            resp[close][i] = make_response(sizes[i], close, &resp_len[close][i]);
 
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;

@@ -26,16 +26,25 @@ void tt_wbuf_put(struct tt_wbuf *w, const char *s, size_t n)
 	w->len += n;
 }
 
+/* A string literal, its length known at compile time (no strlen). */
+#define PUT_LIT(w, lit) tt_wbuf_put(w, lit, sizeof(lit) - 1)
+
 void tt_wbuf_str(struct tt_wbuf *w, const char *s)
 {
 	tt_wbuf_put(w, s, strlen(s));
 }
 
+/* Decimal by hand: snprintf was the largest single cost per request
+ * (bench/RESULTS.md, "Instructions per request"). */
 void tt_wbuf_u64(struct tt_wbuf *w, uint64_t v)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
-	tt_wbuf_put(w, tmp, (size_t)n);
+	size_t i = sizeof(tmp);
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	tt_wbuf_put(w, tmp + i, sizeof(tmp) - i);
 }
 
 static void put_field(struct tt_wbuf *w, const struct tt_h1_field *f)
@@ -46,12 +55,23 @@ static void put_field(struct tt_wbuf *w, const struct tt_h1_field *f)
 	tt_wbuf_put(w, "\r\n", 2);
 }
 
+/* A lower-case field name with its length, so that most names are ruled
+ * out by length alone. */
+struct name {
+	const char *s;
+	size_t len;
+};
+#define NAME(lit)                                                                                  \
+	{                                                                                          \
+		lit, sizeof(lit) - 1                                                               \
+	}
+
 /* RFC 9110 section 7.6.1 plus the pre-standard Keep-Alive and
  * Proxy-Connection. Content-Length is not hop-by-hop but telltale always
  * writes its own framing, so it is dropped here too and re-added. */
-static const char *const hop_fields[] = {"connection", "keep-alive", "proxy-connection",
-                                         "te",         "trailer",    "transfer-encoding",
-                                         "upgrade",    NULL};
+static const struct name hop_fields[] = {
+    NAME("connection"), NAME("keep-alive"),        NAME("proxy-connection"), NAME("te"),
+    NAME("trailer"),    NAME("transfer-encoding"), NAME("upgrade"),          {NULL, 0}};
 
 static int named_in_connection(const struct tt_h1_head *h, const struct tt_h1_field *f)
 {
@@ -68,20 +88,23 @@ static int named_in_connection(const struct tt_h1_head *h, const struct tt_h1_fi
 	return 0;
 }
 
-static int is_hop(const struct tt_h1_head *h, const struct tt_h1_field *f)
+/* conn: the head has a Connection field (looked up once per head, not once
+ * per field). */
+static int is_hop(const struct tt_h1_head *h, const struct tt_h1_field *f, int conn)
 {
-	for (const char *const *n = hop_fields; *n; n++)
-		if (tt_h1_name_eq(f->name, f->name_len, *n))
+	for (const struct name *n = hop_fields; n->s; n++)
+		if (f->name_len == n->len && tt_h1_name_eq(f->name, f->name_len, n->s))
 			return 1;
-	return named_in_connection(h, f);
+	return conn && named_in_connection(h, f);
 }
 
 /* An upgrade request or its 101 keeps its Upgrade field. */
-static int drop_field(const struct tt_h1_head *h, const struct tt_h1_field *f, int upgrade)
+static int drop_field(const struct tt_h1_head *h, const struct tt_h1_field *f, int upgrade,
+                      int conn)
 {
 	if (upgrade && tt_h1_name_eq(f->name, f->name_len, "upgrade"))
 		return 0;
-	return is_hop(h, f);
+	return is_hop(h, f, conn);
 }
 
 int tt_hdr_is_upgrade(const struct tt_h1_head *req)
@@ -141,10 +164,10 @@ enum tt_hdr_upgrade_check tt_hdr_upgrade_check(const struct tt_h1_head *req,
 	return named ? TT_HDR_UPGRADE_OK : TT_HDR_UPGRADE_MISSING;
 }
 
-static int is_one_of(const struct tt_h1_field *f, const char *const *names)
+static int is_one_of(const struct tt_h1_field *f, const struct name *names)
 {
-	for (; *names; names++)
-		if (tt_h1_name_eq(f->name, f->name_len, *names))
+	for (; names->s; names++)
+		if (f->name_len == names->len && tt_h1_name_eq(f->name, f->name_len, names->s))
 			return 1;
 	return 0;
 }
@@ -193,6 +216,14 @@ static int id_char_ok(char c)
 	       c == '.' || c == '_' || c == ':' || c == '-';
 }
 
+/* 16 lower-case hex digits, no terminator. */
+static void put_hex64(char *out, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		out[i] = hex[v & 15];
+}
+
 void tt_hdr_request_id(const struct tt_h1_head *req, int trusted, uint64_t gen_hi, uint64_t gen_lo,
                        char *out)
 {
@@ -207,8 +238,9 @@ void tt_hdr_request_id(const struct tt_h1_head *req, int trusted, uint64_t gen_h
 			return;
 		}
 	}
-	snprintf(out, TT_REQUEST_ID_MAX + 1, "%016llx%016llx", (unsigned long long)gen_hi,
-	         (unsigned long long)gen_lo);
+	put_hex64(out, gen_hi);
+	put_hex64(out + 16, gen_lo);
+	out[32] = 0;
 }
 
 /* Join every field of one name into one list value, then append ours. */
@@ -256,28 +288,31 @@ static void put_forwarding(struct tt_wbuf *w, const struct tt_h1_head *req,
 {
 	char fwd[512];
 	size_t ip_len = strlen(c->peer_ip);
-	int n;
+	struct tt_wbuf f;
 
 	put_joined(w, req, "x-forwarded-for", "X-Forwarded-For", c->trusted, c->peer_ip, ip_len);
 	put_kept(w, req, "x-forwarded-proto", "X-Forwarded-Proto", c->trusted, "http", 4);
 	put_kept(w, req, "x-forwarded-host", "X-Forwarded-Host", c->trusted, c->host, c->host_len);
 	/* RFC 7239 section 6: IPv6 nodes are quoted and bracketed. */
+	tt_wbuf_init(&f, fwd, sizeof(fwd));
+	tt_wbuf_put(&f, c->peer_v6 ? "for=\"[" : "for=", c->peer_v6 ? 6 : 4);
+	tt_wbuf_put(&f, c->peer_ip, ip_len);
 	if (c->peer_v6)
-		n = snprintf(fwd, sizeof(fwd), "for=\"[%s]\"", c->peer_ip);
-	else
-		n = snprintf(fwd, sizeof(fwd), "for=%s", c->peer_ip);
+		tt_wbuf_put(&f, "]\"", 2);
 	if (c->host_len && c->host_len < 256 && !memchr(c->host, '"', c->host_len) &&
-	    !memchr(c->host, '\\', c->host_len))
-		n += snprintf(fwd + n, sizeof(fwd) - (size_t)n, ";host=\"%.*s\"", (int)c->host_len,
-		              c->host);
-	n += snprintf(fwd + n, sizeof(fwd) - (size_t)n, ";proto=http");
-	put_joined(w, req, "forwarded", "Forwarded", c->trusted, fwd, (size_t)n);
+	    !memchr(c->host, '\\', c->host_len)) {
+		tt_wbuf_put(&f, ";host=\"", 7);
+		tt_wbuf_put(&f, c->host, c->host_len);
+		tt_wbuf_put(&f, "\"", 1);
+	}
+	tt_wbuf_put(&f, ";proto=http", 11);
+	put_joined(w, req, "forwarded", "Forwarded", c->trusted, fwd, f.over ? 0 : f.len);
 }
 
-static const char *const request_dropped[] = {
-    "content-length",   "expect",    "x-forwarded-for", "x-forwarded-proto",
-    "x-forwarded-host", "forwarded", "x-request-id",    "host",
-    "traceparent",      NULL};
+static const struct name request_dropped[] = {
+    NAME("content-length"),   NAME("expect"),    NAME("x-forwarded-for"), NAME("x-forwarded-proto"),
+    NAME("x-forwarded-host"), NAME("forwarded"), NAME("x-request-id"),    NAME("host"),
+    NAME("traceparent"),      {NULL, 0}};
 
 ssize_t tt_hdr_upstream_request(char *out, size_t cap, const struct tt_h1_head *req,
                                 const struct tt_hdr_request_ctx *c, enum tt_h1_framing framing,
@@ -294,9 +329,10 @@ ssize_t tt_hdr_upstream_request(char *out, size_t cap, const struct tt_h1_head *
 	else
 		tt_wbuf_str(&w, c->upstream_host);
 	tt_wbuf_put(&w, "\r\n", 2);
+	int conn = tt_h1_find(req, "connection") != NULL;
 	for (size_t i = 0; i < req->nfields; i++) {
 		const struct tt_h1_field *f = &req->fields[i];
-		if (drop_field(req, f, c->upgrade) || is_one_of(f, request_dropped))
+		if (drop_field(req, f, c->upgrade, conn) || is_one_of(f, request_dropped))
 			continue;
 		if (!c->keep_tracestate && tt_h1_name_eq(f->name, f->name_len, "tracestate"))
 			continue;
@@ -306,44 +342,46 @@ ssize_t tt_hdr_upstream_request(char *out, size_t cap, const struct tt_h1_head *
 	tt_wbuf_str(&w, c->proxy_name);
 	tt_wbuf_put(&w, "\r\n", 2);
 	put_forwarding(&w, req, c);
-	tt_wbuf_str(&w, "X-Request-Id: ");
+	PUT_LIT(&w, "X-Request-Id: ");
 	tt_wbuf_str(&w, c->request_id);
 	tt_wbuf_put(&w, "\r\n", 2);
 	if (c->traceparent) {
-		tt_wbuf_str(&w, "traceparent: ");
+		PUT_LIT(&w, "traceparent: ");
 		tt_wbuf_str(&w, c->traceparent);
 		tt_wbuf_put(&w, "\r\n", 2);
 	}
 	if (framing == TT_H1_BODY_LENGTH) {
-		tt_wbuf_str(&w, "Content-Length: ");
+		PUT_LIT(&w, "Content-Length: ");
 		tt_wbuf_u64(&w, content_length);
 		tt_wbuf_put(&w, "\r\n", 2);
 	} else if (framing == TT_H1_BODY_CHUNKED) {
-		tt_wbuf_str(&w, "Transfer-Encoding: chunked\r\n");
+		PUT_LIT(&w, "Transfer-Encoding: chunked\r\n");
 	}
 	if (c->upgrade)
-		tt_wbuf_str(&w, "Connection: upgrade\r\n");
+		PUT_LIT(&w, "Connection: upgrade\r\n");
 	else if (c->close_upstream)
-		tt_wbuf_str(&w, "Connection: close\r\n");
+		PUT_LIT(&w, "Connection: close\r\n");
 	tt_wbuf_put(&w, "\r\n", 2);
 	return w.over ? -1 : (ssize_t)w.len;
 }
 
-static const char *const response_dropped[] = {"content-length", "x-request-id", NULL};
+static const struct name response_dropped[] = {
+    NAME("content-length"), NAME("x-request-id"), {NULL, 0}};
 
 ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_head *resp,
                                    const struct tt_hdr_response_ctx *c)
 {
 	struct tt_wbuf w;
 	tt_wbuf_init(&w, out, cap);
-	tt_wbuf_str(&w, "HTTP/1.1 ");
+	PUT_LIT(&w, "HTTP/1.1 ");
 	tt_wbuf_u64(&w, (uint64_t)resp->status);
 	tt_wbuf_put(&w, " ", 1);
 	tt_wbuf_put(&w, resp->reason, resp->reason_len);
 	tt_wbuf_put(&w, "\r\n", 2);
+	int conn = tt_h1_find(resp, "connection") != NULL;
 	for (size_t i = 0; i < resp->nfields; i++) {
 		const struct tt_h1_field *f = &resp->fields[i];
-		if (drop_field(resp, f, c->upgrade))
+		if (drop_field(resp, f, c->upgrade, conn))
 			continue;
 		/* A response without a body (HEAD, 304) keeps the
 		 * Content-Length that describes the representation. */
@@ -355,29 +393,29 @@ ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_hea
 	}
 	tt_wbuf_str(&w, resp->version_minor ? "Via: 1.1 " : "Via: 1.0 ");
 	tt_wbuf_str(&w, c->proxy_name);
-	tt_wbuf_str(&w, "\r\nX-Request-Id: ");
+	PUT_LIT(&w, "\r\nX-Request-Id: ");
 	tt_wbuf_str(&w, c->request_id);
 	tt_wbuf_put(&w, "\r\n", 2);
 	/* RFC 9209 section 2: members from intermediaries further in were
 	 * copied above; telltale's own comes after them. */
 	if (c->proxy_status && c->proxy_status[0]) {
-		tt_wbuf_str(&w, "Proxy-Status: ");
+		PUT_LIT(&w, "Proxy-Status: ");
 		tt_wbuf_str(&w, c->proxy_status);
 		tt_wbuf_put(&w, "\r\n", 2);
 	}
 	if (c->framing == TT_H1_BODY_LENGTH) {
-		tt_wbuf_str(&w, "Content-Length: ");
+		PUT_LIT(&w, "Content-Length: ");
 		tt_wbuf_u64(&w, c->content_length);
 		tt_wbuf_put(&w, "\r\n", 2);
 	} else if (c->framing == TT_H1_BODY_CHUNKED) {
-		tt_wbuf_str(&w, "Transfer-Encoding: chunked\r\n");
+		PUT_LIT(&w, "Transfer-Encoding: chunked\r\n");
 	}
 	if (c->upgrade)
-		tt_wbuf_str(&w, "Connection: upgrade\r\n");
+		PUT_LIT(&w, "Connection: upgrade\r\n");
 	else if (!c->keep_alive)
-		tt_wbuf_str(&w, "Connection: close\r\n");
+		PUT_LIT(&w, "Connection: close\r\n");
 	else if (c->http10_downstream)
-		tt_wbuf_str(&w, "Connection: keep-alive\r\n");
+		PUT_LIT(&w, "Connection: keep-alive\r\n");
 	tt_wbuf_put(&w, "\r\n", 2);
 	return w.over ? -1 : (ssize_t)w.len;
 }
@@ -388,32 +426,32 @@ ssize_t tt_hdr_local_response(char *out, size_t cap, int status, const char *con
 {
 	struct tt_wbuf w;
 	tt_wbuf_init(&w, out, cap);
-	tt_wbuf_str(&w, "HTTP/1.1 ");
+	PUT_LIT(&w, "HTTP/1.1 ");
 	tt_wbuf_u64(&w, (uint64_t)status);
 	tt_wbuf_put(&w, " ", 1);
 	tt_wbuf_str(&w, tt_hdr_reason(status));
-	tt_wbuf_str(&w, "\r\nContent-Type: ");
+	PUT_LIT(&w, "\r\nContent-Type: ");
 	tt_wbuf_str(&w, content_type);
-	tt_wbuf_str(&w, "\r\nContent-Length: ");
+	PUT_LIT(&w, "\r\nContent-Length: ");
 	tt_wbuf_u64(&w, body_len);
-	tt_wbuf_str(&w, "\r\nCache-Control: no-store\r\n");
+	PUT_LIT(&w, "\r\nCache-Control: no-store\r\n");
 	if (request_id && request_id[0]) {
-		tt_wbuf_str(&w, "X-Request-Id: ");
+		PUT_LIT(&w, "X-Request-Id: ");
 		tt_wbuf_str(&w, request_id);
 		tt_wbuf_put(&w, "\r\n", 2);
 	}
 	if (proxy_status && proxy_status[0]) {
-		tt_wbuf_str(&w, "Proxy-Status: ");
+		PUT_LIT(&w, "Proxy-Status: ");
 		tt_wbuf_str(&w, proxy_status);
 		tt_wbuf_put(&w, "\r\n", 2);
 	}
 	if (retry_after_s > 0) {
-		tt_wbuf_str(&w, "Retry-After: ");
+		PUT_LIT(&w, "Retry-After: ");
 		tt_wbuf_u64(&w, (uint64_t)retry_after_s);
 		tt_wbuf_put(&w, "\r\n", 2);
 	}
 	if (!keep_alive)
-		tt_wbuf_str(&w, "Connection: close\r\n");
+		PUT_LIT(&w, "Connection: close\r\n");
 	tt_wbuf_put(&w, "\r\n", 2);
 	return w.over ? -1 : (ssize_t)w.len;
 }
