@@ -800,7 +800,7 @@ static void attempt_run(struct tt_exchange *ex)
 			return;
 	}
 	p = ex->pool;
-	u = ex->fresh ? NULL : tt_pool_take(p, ex);
+	u = ex->fresh ? NULL : tt_pool_take(p, ex, !tt_h1_method_idempotent(ex->method_id));
 	a = tt_fault_attempt_add(&ex->fault);
 	tt_counter_add(&ex->c->w->metrics.attempts[tt_metrics_server(
 	                   &ex->c->w->metrics, (size_t)tt_ex_group(ex), (size_t)ex->server)],

@@ -286,7 +286,7 @@ static void response_done(struct tt_exchange *ex)
 	tt_stale_commit(&ex->capture);
 	if (u) {
 		uv_timer_stop(&u->timer);
-		tt_upconn_read_stop(u);
+		tt_upconn_read_park(u);
 		if (u->in.len != u->in.off)
 			ex->up_keep = 0; /* bytes beyond the response: not reusable */
 	}

@@ -64,15 +64,19 @@ void tt_upstream_rt_close_idle(struct tt_upstream_rt *u)
 			tt_upconn_close(u->pools[i].idle);
 }
 
-/* Keep the max_idle most recently used; close older ones idle for a
- * second or more. */
+/* Close connections idle past keepalive.idle_timeout, and past the
+ * max_idle most recently used, those idle for a second or more. The
+ * worker's tick runs it, so that reusing a connection starts and stops no
+ * timer (the idle timeout is kept to the tick's 100 ms). */
 static void pool_trim(struct tt_pool *p, uint64_t now_ms)
 {
 	struct tt_upconn *u = p->idle;
 	size_t kept = 0;
 	while (u) {
 		struct tt_upconn *next = u->next;
-		if (kept >= p->group->keepalive_max_idle && now_ms - u->idle_since_ms >= 1000)
+		uint64_t idle = now_ms - u->idle_since_ms;
+		if (idle >= p->group->keepalive_idle_timeout_ms ||
+		    (kept >= p->group->keepalive_max_idle && idle >= 1000))
 			tt_upconn_close(u);
 		else
 			kept++;
@@ -83,7 +87,7 @@ static void pool_trim(struct tt_pool *p, uint64_t now_ms)
 void tt_upstream_rt_trim(struct tt_upstream_rt *u, uint64_t now_ms)
 {
 	for (size_t i = 0; i < u->cfg->nservers; i++)
-		if (u->pools[i].nidle > u->cfg->keepalive_max_idle)
+		if (u->pools[i].nidle)
 			pool_trim(&u->pools[i], now_ms);
 }
 
@@ -206,15 +210,39 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = bp->block_bytes - u->in.len;
 }
 
+/* Every read goes through here to the connection's current reader, so
+ * that handing a connection between the pool and an exchange changes a
+ * pointer, not the socket's poll registration (a stop and a start cost
+ * two epoll_ctl calls per request). Parked (no reader), anything that
+ * arrives makes the connection unusable. */
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct tt_upconn *u = s->data;
+	if (u->read_cb) {
+		u->read_cb(s, nread, buf);
+		return;
+	}
+	if (nread == 0)
+		return;
+	u->unusable = 1;
+	tt_upconn_read_stop(u);
+}
+
 void tt_upconn_read_start(struct tt_upconn *u, uv_read_cb cb)
 {
+	u->read_cb = cb;
 	if (u->reading || u->closing)
 		return;
 	u->reading = 1;
 	if (u->tls)
-		tt_tls_io_read_start(u->tls, on_alloc, cb);
+		tt_tls_io_read_start(u->tls, on_alloc, on_read);
 	else
-		uv_read_start((uv_stream_t *)&u->tcp, on_alloc, cb);
+		uv_read_start((uv_stream_t *)&u->tcp, on_alloc, on_read);
+}
+
+void tt_upconn_read_park(struct tt_upconn *u)
+{
+	u->read_cb = NULL;
 }
 
 void tt_upconn_read_stop(struct tt_upconn *u)
@@ -319,11 +347,6 @@ static void on_idle_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	tt_upconn_close(u);
 }
 
-static void on_idle_timeout(uv_timer_t *t)
-{
-	tt_upconn_close(t->data);
-}
-
 /* RFC 9112 section 9.3: a connection may be closed at any time; probe it
  * just before reuse so that a close already queued is not met mid-request. */
 static int still_open(struct tt_upconn *u)
@@ -336,17 +359,18 @@ static int still_open(struct tt_upconn *u)
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-struct tt_upconn *tt_pool_take(struct tt_pool *p, struct tt_exchange *ex)
+struct tt_upconn *tt_pool_take(struct tt_pool *p, struct tt_exchange *ex, int probe)
 {
 	while (p->idle) {
 		struct tt_upconn *u = p->idle;
 		unlink_idle(u);
-		if (!still_open(u)) {
-			tt_upconn_close(u);
-			continue;
+		if (probe || uv_now(&p->w->loop) - u->idle_since_ms >= TT_POOL_PROBE_IDLE_MS) {
+			if (!still_open(u)) {
+				tt_upconn_close(u);
+				continue;
+			}
 		}
-		tt_upconn_read_stop(u);
-		uv_timer_stop(&u->timer);
+		tt_upconn_read_park(u);
 		u->ex = ex;
 		u->reused = 1;
 		return u;
@@ -383,7 +407,8 @@ void tt_pool_give(struct tt_upconn *u)
 	u->ex = NULL;
 	if (u->closing)
 		return;
-	if (p->w->stopping || p->group->keepalive_max_idle == 0 || u->in.len != u->in.off) {
+	if (p->w->stopping || p->group->keepalive_max_idle == 0 || u->in.len != u->in.off ||
+	    u->unusable) {
 		tt_upconn_close(u);
 		return;
 	}
@@ -397,7 +422,6 @@ void tt_pool_give(struct tt_upconn *u)
 	p->nidle++;
 	u->idle_since_ms = uv_now(&p->w->loop);
 	kick(p);
-	tt_upconn_read_stop(u);
+	uv_timer_stop(&u->timer);
 	tt_upconn_read_start(u, on_idle_read);
-	uv_timer_start(&u->timer, on_idle_timeout, p->group->keepalive_idle_timeout_ms, 0);
 }

@@ -79,19 +79,21 @@ struct tt_upconn {
 	struct tt_pool *pool;
 	struct tt_exchange *ex; /* the exchange using it; NULL when idle */
 	uv_tcp_t tcp;
-	uv_timer_t timer; /* connect, head, idle-read, pool idle timeouts */
+	uv_timer_t timer; /* connect, handshake, head and idle-read timeouts */
 	uv_connect_t creq;
 	uv_write_t wreq;
 	uv_shutdown_t sreq;            /* a tunnel's half-close */
 	struct tt_upconn *prev, *next; /* idle list */
 	struct tt_buf in;
 	uint64_t idle_since_ms; /* uv_now() when it joined the pool */
+	uv_read_cb read_cb;     /* the current reader (see tt_upconn_read_start) */
 	struct tt_tls_io *tls;  /* NULL = plain; set once TCP connected (tt_upconn_tls_start) */
 	uint8_t handles;        /* open handles; freed at 0 */
 	unsigned connected : 1;
 	unsigned closing : 1;
 	unsigned reused : 1;
 	unsigned reading : 1;
+	unsigned unusable : 1; /* something arrived while parked: never reuse */
 	unsigned writing : 1;
 };
 
@@ -120,7 +122,14 @@ void tt_upstream_rt_trim(struct tt_upstream_rt *u, uint64_t now_ms);
  * An idle connection that passed the liveness probe, now owned by ex, or
  * NULL. Its read and timer callbacks are the exchange's from here on.
  */
-struct tt_upconn *tt_pool_take(struct tt_pool *p, struct tt_exchange *ex);
+struct tt_upconn *tt_pool_take(struct tt_pool *p, struct tt_exchange *ex, int probe);
+
+/* tt_pool_take probes a connection with MSG_PEEK (a close that arrived
+ * since the loop last polled) when it has been idle this long, or always
+ * when asked (a request that is not idempotent cannot be retried if the
+ * connection turns out dead). A connection reused at once was just
+ * serving a response: a syscall per request for nothing. */
+#define TT_POOL_PROBE_IDLE_MS 100
 
 /*
  * Start a new connection for ex to sa, one of p's server's addresses
@@ -155,7 +164,12 @@ int tt_upconn_handshaking(const struct tt_upconn *u);
  * updated in place past what went out now. */
 int tt_upconn_write(struct tt_upconn *u, uv_buf_t *iov, int n, uv_write_cb cb, int *err);
 
+/* Read with cb; while reading already, only the reader changes. */
 void tt_upconn_read_start(struct tt_upconn *u, uv_read_cb cb);
+/* No reader for a moment (the response ended, the pool takes it back):
+ * the socket stays polled; a byte or an end that arrives meanwhile makes
+ * the connection unusable. */
+void tt_upconn_read_park(struct tt_upconn *u);
 void tt_upconn_read_stop(struct tt_upconn *u);
 /* Shut the write side after the writes queued so far (a tunnel's
  * half-close; the connection is never pooled again). Returns 0 or a libuv
