@@ -806,7 +806,9 @@ static void attempt_run(struct tt_exchange *ex)
 	                   &ex->c->w->metrics, (size_t)tt_ex_group(ex), (size_t)ex->server)],
 	               1);
 	if (a) {
-		snprintf(a->upstream, sizeof(a->upstream), "%s", p->addr);
+		size_t n = strnlen(p->addr, sizeof(a->upstream) - 1);
+		memcpy(a->upstream, p->addr, n);
+		a->upstream[n] = 0;
 		a->connect_ms = a->head_ms = -1;
 	}
 	ex->head_sent = 0;
