@@ -1,18 +1,18 @@
 /*
- * Doctor's steps 2 to 4 for one server (DNS, connect, TLS) and the order
- * of all of them (see steps.h). Addresses: telltale connects to the one
- * address it resolved when the config was loaded; doctor shows every
- * address DNS gives now, connects to each, and runs the exchange on
- * telltale's own.
+ * Doctor's steps 2 and 3 for one server (DNS, connect) and the order of
+ * all of them (see steps.h). Addresses: a server named by host name is
+ * resolved as the proxy resolves it (net/dns.h, the config's resolver:);
+ * doctor shows every address with its TTL, connects to each, and runs
+ * the exchange on the first.
  */
 #include "doctor/steps.h"
 
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "doctor/describe.h"
 #include "doctor/probe.h"
 #include "doctor/steps_int.h"
 #include "doctor/url.h"
@@ -35,81 +35,78 @@ void tt_doc_skip_from(struct tt_doc_report *rep, const char *server, int from, c
 		tt_doc_step_add(rep, n, server, TT_DOC_SKIP, -1, "%s", why);
 }
 
-/* Put telltale's own address first in the list (adding it when DNS no
- * longer returns it). Returns 1 when it was among them. */
-static int own_first(struct tt_doc_addrs *a, const struct tt_cfg_server *s)
+/* Step 2 for a server named by host name: the proxy's resolver, with the
+ * config's resolver: options. Returns 0 with a filled, -1 to stop. */
+static int step_dns_name(struct tt_doc_report *rep, const struct tt_doc_target *t,
+                         const struct tt_cfg_server *s, struct tt_doc_addrs *a)
 {
-	size_t i;
-	for (i = 0; i < a->n; i++)
-		if (a->len[i] == s->addr_len && memcmp(&a->ss[i], &s->addr, s->addr_len) == 0)
-			break;
-	int found = i < a->n;
-	if (!found && a->n == TT_DOC_ADDRS_MAX)
-		i = a->n - 1;
-	else if (!found)
-		a->n++;
-	memmove(&a->ss[1], &a->ss[0], i * sizeof(a->ss[0]));
-	memmove(&a->len[1], &a->len[0], i * sizeof(a->len[0]));
-	memcpy(&a->ss[0], &s->addr, sizeof(s->addr));
-	a->len[0] = s->addr_len;
-	return found;
-}
-
-static void dns_failed(struct tt_doc_report *rep, const struct tt_cfg_server *s, int rc, double ms)
-{
+	struct tt_dns_answer ans;
+	struct tt_doc_step *st;
 	struct tt_fault f;
-	tt_fault_clear(&f);
-	tt_fault_set(&f, tt_fault_from_gai(rc), TT_STAGE_DNS, 0);
-	tt_fault_details(&f, "resolving %s: %s", s->address, gai_strerror(rc));
-	tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, TT_DOC_FAIL, ms, "%s", f.details);
-	tt_doc_verdict(rep, &f, s->address);
-}
-
-/* Step 2. Returns 0 with a filled (telltale's address first), -1 to stop. */
-static int step_dns(struct tt_doc_report *rep, const struct tt_cfg_server *s,
-                    struct tt_doc_addrs *a)
-{
-	char host[TT_DOC_HOST_MAX], addr[64];
-	uint16_t port = 0;
+	char who[200], err[160];
 	uint64_t t0 = uv_hrtime();
-	int rc, found;
 
-	a->n = 0;
-	if (tt_doc_split_hostport(s->address, host, sizeof(host), &port) != 0 ||
-	    tt_doc_is_ip_literal(host)) {
-		own_first(a, s);
-		tt_addr_format((const struct sockaddr *)&s->addr, addr, sizeof(addr));
-		tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, TT_DOC_PASS, -1,
-		                "%s is an IP address: no lookup", addr);
-		return 0;
-	}
-	rc = tt_doc_resolve(host, port, a);
+	tt_doc_resolver_text(&t->cfg->resolver, who, sizeof(who));
+	memset(&ans, 0, sizeof(ans));
+	int rc = tt_doc_dns(&t->cfg->resolver, s->host, &ans, err, sizeof(err));
 	double ms = tt_doc_ms(t0, uv_hrtime());
-	if (!s->addr_len) {
-		/* Only without a config, when the URL's host did not resolve a
-		 * moment ago: a name that comes and goes is a DNS failure too. */
-		dns_failed(rep, s, rc ? rc : EAI_AGAIN, ms);
+	tt_fault_clear(&f);
+	if (rc != 0) {
+		tt_fault_set(&f, TT_FAULT_PROXY_CONFIGURATION_ERROR, TT_STAGE_DNS, 0);
+		tt_fault_details(&f, "the resolver (%s) cannot start: %s", who, err);
+	} else if (ans.source == TT_DNS_NONE) {
+		tt_dns_fault(&ans, &f);
+	}
+	if (f.id != TT_FAULT_NONE) {
+		st = tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, TT_DOC_FAIL, ms,
+		                     "%s via %s: %s: %s", s->host, who, tt_fault_info(f.id)->type,
+		                     f.details);
+		if (rc == 0)
+			tt_doc_dns_facts_fill(tt_doc_step_dns_facts(st), s->host, who, &ans);
+		tt_doc_verdict(rep, &f, s->address);
 		return -1;
 	}
-	found = own_first(a, s);
-	size_t ndns = rc ? 0 : found ? a->n : a->n - 1;
-	struct tt_doc_step *st =
-	    tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, found ? TT_DOC_PASS : TT_DOC_WARN, ms,
-	                    "%s: %zu address%s; TTL unknown (getaddrinfo does not report it)", host,
-	                    ndns, ndns == 1 ? "" : "es");
-	if (rc)
-		tt_doc_step_more(st, "\n%s does not resolve now (%s)", host, gai_strerror(rc));
-	for (size_t i = found ? 0 : 1; i < a->n; i++) {
-		tt_addr_format((const struct sockaddr *)&a->ss[i], addr, sizeof(addr));
-		tt_doc_step_more(st, "\n%s%s", addr, i == 0 ? " (telltale uses this one)" : "");
+	tt_doc_addrs_from(&ans, s->port, a);
+	st = tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, TT_DOC_PASS, ms,
+	                     "%s via %s: %zu address%s, smallest TTL %u s", s->host, who,
+	                     ans.naddrs, ans.naddrs == 1 ? "" : "es", (unsigned)ans.ttl_s);
+	struct tt_doc_dns_facts *d = tt_doc_step_dns_facts(st);
+	tt_doc_dns_facts_fill(d, s->host, who, &ans);
+	for (size_t i = 0; i < d->naddrs; i++)
+		tt_doc_step_more(st, "\n%s TTL %u s%s", d->addrs[i].addr,
+		                 (unsigned)d->addrs[i].ttl_s,
+		                 i == 0 ? " (doctor's exchange uses this one)" : "");
+	if (ans.ndropped)
+		tt_doc_step_more(st, "\n%zu more not kept (at most %d)", ans.ndropped,
+		                 TT_DNS_MAX_ADDRS);
+	tt_doc_step_more(st,
+	                 "\ntelltale resolves the name again when the TTL runs out "
+	                 "(resolver.min_ttl %llu ms to max_ttl %llu ms)",
+	                 (unsigned long long)t->cfg->resolver.min_ttl_ms,
+	                 (unsigned long long)t->cfg->resolver.max_ttl_ms);
+	if (!a->n) {
+		st->status = TT_DOC_FAIL;
+		tt_doc_step_more(st, "\nno address to connect to");
+		return -1;
 	}
-	if (!found) {
-		tt_addr_format((const struct sockaddr *)&s->addr, addr, sizeof(addr));
-		tt_doc_step_more(st,
-		                 "\ntelltale uses %s, resolved when its config was loaded, which "
-		                 "DNS no longer returns: reload telltale",
-		                 addr);
-	}
+	return 0;
+}
+
+/* Step 2. Returns 0 with a filled, -1 to stop. */
+static int step_dns(struct tt_doc_report *rep, const struct tt_doc_target *t,
+                    const struct tt_cfg_server *s, struct tt_doc_addrs *a)
+{
+	char addr[64];
+
+	a->n = 0;
+	if (s->dynamic)
+		return step_dns_name(rep, t, s, a);
+	memcpy(&a->ss[0], &s->addr, sizeof(s->addr));
+	a->len[0] = s->addr_len;
+	a->n = 1;
+	tt_addr_format((const struct sockaddr *)&s->addr, addr, sizeof(addr));
+	tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, TT_DOC_PASS, -1,
+	                "%s is an IP address: no lookup", addr);
 	return 0;
 }
 
@@ -135,7 +132,7 @@ static int connect_one(struct tt_doc_step *st, const struct tt_doc_target *t,
 	return fd;
 }
 
-/* Step 3: every address; the exchange uses telltale's (the first).
+/* Step 3: every address; the exchange uses the first.
  * Returns its socket, or -1 to stop. */
 static int step_connect(struct tt_doc_report *rep, const struct tt_doc_target *t,
                         const struct tt_cfg_server *s, const struct tt_doc_addrs *a,
@@ -169,37 +166,29 @@ static int step_connect(struct tt_doc_report *rep, const struct tt_doc_target *t
 	return own;
 }
 
-static void step_tls(struct tt_doc_report *rep, const struct tt_doc_target *t,
-                     const struct tt_cfg_server *s)
-{
-	if (t->https_url)
-		tt_doc_step_add(rep, TT_DOC_STEP_TLS, s->address, TT_DOC_SKIP, -1,
-		                "https:// URL, but TLS to upstreams is not supported yet: "
-		                "telltale would speak plain HTTP to this port");
-	else
-		tt_doc_step_add(rep, TT_DOC_STEP_TLS, s->address, TT_DOC_SKIP, -1,
-		                "skipped: plain http");
-}
-
 void tt_doc_probe_server(struct tt_doc_report *rep, const struct tt_doc_target *t,
                          const struct tt_cfg_server *s)
 {
 	struct tt_doc_addrs a;
-	uint64_t t_start = 0;
-	double connect_ms = 0;
+	struct tt_doc_times tm = {.handshake_ms = -1};
+	struct tt_doc_link l;
 	int fd;
 
-	if (step_dns(rep, s, &a) != 0) {
+	if (step_dns(rep, t, s, &a) != 0) {
 		tt_doc_skip_from(rep, s->address, TT_DOC_STEP_CONNECT, "not reached: DNS failed");
 		return;
 	}
-	fd = step_connect(rep, t, s, &a, &t_start, &connect_ms);
+	fd = step_connect(rep, t, s, &a, &tm.t_start_ns, &tm.connect_ms);
 	if (fd < 0) {
 		tt_doc_skip_from(rep, s->address, TT_DOC_STEP_TLS,
 		                 "not reached: the connection failed");
 		return;
 	}
-	step_tls(rep, t, s);
-	tt_doc_steps_http(rep, t, s, fd, t_start, connect_ms);
-	close(fd);
+	tt_doc_link_init(&l, fd);
+	if (tt_doc_step_tls(rep, t, s, &l, (const struct sockaddr *)&a.ss[0], a.len[0], &tm) == 0)
+		tt_doc_steps_http(rep, t, s, &l, &tm);
+	else
+		tt_doc_skip_from(rep, s->address, TT_DOC_STEP_HTTP,
+		                 "not reached: the TLS handshake failed");
+	tt_doc_link_close(&l);
 }
