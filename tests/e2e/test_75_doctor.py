@@ -368,6 +368,36 @@ def test_doctor_tls_verify_false_says_what_verification_would_find(tls_upstream,
     assert up.requests == 1, up.requests
 
 
+def test_doctor_tls_client_certificate_required(tls_upstream, certs, tmp_path):
+    up = tls_upstream(mode="client_cert")
+    p, doc = tls_doctor(tmp_path, up, {"ca_file": certs.crt("ca"), "sni": "localhost"})
+    assert p.returncode == 1, doc
+    v = doc["verdict"]
+    # TLS 1.3: the handshake ends on our side, the refusal is an alert on
+    # the first read, which the proxy classifies as the handshake's.
+    assert v["type"] == "tls_alert_received" and v["stage"] == "tls", v
+    assert v["param"] == {"alert-id": 116} and "certificate_required" in v["details"], v
+    p, doc = tls_doctor(tmp_path, up, {"ca_file": certs.crt("ca"), "sni": "localhost",
+                                       "client_cert": certs.crt("client"),
+                                       "client_key": certs.key("client")}, name="mtls.yaml")
+    assert p.returncode == 0, doc
+    assert steps_by_name(doc)["http"]["status"] == "pass", doc
+
+
+def test_doctor_https_url_without_config_verifies_with_the_system_store(tls_upstream):
+    up = tls_upstream()
+    p, doc = doctor(["https://%s/" % up.addr])
+    assert p.returncode == 1, doc
+    tls = steps_by_name(doc)["tls"]
+    assert tls["status"] == "fail", tls
+    v = doc["verdict"]
+    # The test CA is not in the system store.
+    assert v["type"] == "tls_certificate_error", v
+    assert "local issuer" in v["details"], v
+    assert tls["tls"]["name"] == "127.0.0.1" and tls["tls"]["sni"] is None, tls
+    assert tls["tls"]["chain"][0]["issuer"] == "CN=Test CA", tls
+
+
 @pytest.mark.parametrize("name,mode", [("expired", "ok"), ("localhost", "plain")])
 def test_doctor_tls_fault_is_the_proxys(telltale, tls_upstream, certs, tmp_path, name, mode):
     up = tls_upstream(name=name, mode=mode)
