@@ -3,7 +3,7 @@
  * all of them (see steps.h). Addresses: a server named by host name is
  * resolved as the proxy resolves it (net/dns.h, the config's resolver:);
  * doctor shows every address with its TTL, connects to each, and runs
- * the exchange on the first.
+ * the exchange on the first that connects.
  */
 #include "doctor/steps.h"
 
@@ -73,9 +73,8 @@ static int step_dns_name(struct tt_doc_report *rep, const struct tt_doc_target *
 	struct tt_doc_dns_facts *d = tt_doc_step_dns_facts(st);
 	tt_doc_dns_facts_fill(d, s->host, who, &ans);
 	for (size_t i = 0; i < d->naddrs; i++)
-		tt_doc_step_more(st, "\n%s TTL %u s%s", d->addrs[i].addr,
-		                 (unsigned)d->addrs[i].ttl_s,
-		                 i == 0 ? " (doctor's exchange uses this one)" : "");
+		tt_doc_step_more(st, "\n%s TTL %u s", d->addrs[i].addr,
+		                 (unsigned)d->addrs[i].ttl_s);
 	if (ans.ndropped)
 		tt_doc_step_more(st, "\n%zu more not kept (at most %d)", ans.ndropped,
 		                 TT_DNS_MAX_ADDRS);
@@ -132,37 +131,47 @@ static int connect_one(struct tt_doc_step *st, const struct tt_doc_target *t,
 	return fd;
 }
 
-/* Step 3: every address; the exchange uses the first.
- * Returns its socket, or -1 to stop. */
+/* Step 3: every address; the exchange runs on the first that connects
+ * (*used), as a balancer spreading over the answer would reach one.
+ * Returns its socket, or -1 to stop when none connects. */
 static int step_connect(struct tt_doc_report *rep, const struct tt_doc_target *t,
                         const struct tt_cfg_server *s, const struct tt_doc_addrs *a,
-                        uint64_t *t_start_ns, double *connect_ms)
+                        struct tt_doc_times *tm, size_t *used)
 {
 	struct tt_doc_step *st =
 	    tt_doc_step_add(rep, TT_DOC_STEP_CONNECT, s->address, TT_DOC_PASS, -1, "%s", "");
 	size_t idx = (size_t)(st - rep->steps);
 	struct tt_fault f, first;
-	int own = -1;
+	int own = -1, failed = 0;
 
+	tt_fault_clear(&first);
 	for (size_t i = 0; i < a->n; i++) {
 		uint64_t t0;
 		double ms;
 		st = &rep->steps[idx];
 		int fd = connect_one(st, t, a, i, &f, &t0, &ms);
-		if (i == 0) {
+		if (fd < 0) {
+			if (!failed++)
+				first = f;
+		} else if (own < 0) {
 			own = fd;
-			first = f;
-			*t_start_ns = t0;
-			*connect_ms = ms;
+			*used = i;
+			tm->t_start_ns = t0;
+			tm->connect_ms = ms;
 			st->ms = ms;
-		} else if (fd >= 0) {
+			if (a->n > 1)
+				tt_doc_step_more(st, " (the exchange runs on this one)");
+		} else {
 			close(fd);
 		}
-		if (fd < 0)
-			st->status = i == 0 ? TT_DOC_FAIL : TT_DOC_WARN;
 	}
-	if (own < 0)
+	st = &rep->steps[idx];
+	if (own < 0) {
+		st->status = TT_DOC_FAIL;
 		tt_doc_verdict(rep, &first, s->address);
+	} else if (failed) {
+		st->status = TT_DOC_WARN;
+	}
 	return own;
 }
 
@@ -172,20 +181,22 @@ void tt_doc_probe_server(struct tt_doc_report *rep, const struct tt_doc_target *
 	struct tt_doc_addrs a;
 	struct tt_doc_times tm = {.handshake_ms = -1};
 	struct tt_doc_link l;
+	size_t used = 0;
 	int fd;
 
 	if (step_dns(rep, t, s, &a) != 0) {
 		tt_doc_skip_from(rep, s->address, TT_DOC_STEP_CONNECT, "not reached: DNS failed");
 		return;
 	}
-	fd = step_connect(rep, t, s, &a, &tm.t_start_ns, &tm.connect_ms);
+	fd = step_connect(rep, t, s, &a, &tm, &used);
 	if (fd < 0) {
 		tt_doc_skip_from(rep, s->address, TT_DOC_STEP_TLS,
 		                 "not reached: the connection failed");
 		return;
 	}
 	tt_doc_link_init(&l, fd);
-	if (tt_doc_step_tls(rep, t, s, &l, (const struct sockaddr *)&a.ss[0], a.len[0], &tm) == 0)
+	if (tt_doc_step_tls(rep, t, s, &l, (const struct sockaddr *)&a.ss[used], a.len[used],
+	                    &tm) == 0)
 		tt_doc_steps_http(rep, t, s, &l, &tm);
 	else
 		tt_doc_skip_from(rep, s->address, TT_DOC_STEP_HTTP,
