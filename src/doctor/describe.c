@@ -115,10 +115,16 @@ static void verify_text(struct tt_doc_step *st, const struct tt_doc_tls_facts *t
 		return;
 	}
 	tt_doc_step_more(st, "\nverify: off (tls.verify: false): any certificate is accepted");
-	if (t->would_checked && t->would_pass)
-		tt_doc_step_more(st, "; verification would pass: set tls.verify: true");
-	else if (t->would_checked)
-		tt_doc_step_more(st, "; verification would fail: %s", t->would);
+}
+
+void tt_doc_tls_would_text(struct tt_doc_step *st, const struct tt_doc_tls_facts *t)
+{
+	if (!t->would_checked)
+		return;
+	if (t->would_pass)
+		tt_doc_step_more(st, "\nwith verification on, it would pass: set tls.verify: true");
+	else
+		tt_doc_step_more(st, "\nwith verification on, it would fail: %s", t->would);
 }
 
 enum tt_doc_status tt_doc_tls_text(struct tt_doc_step *st, const struct tt_doc_tls_facts *t)

@@ -40,10 +40,13 @@ void tt_doc_tls_chain_text(struct tt_doc_step *st, const struct tt_doc_tls_facts
 /*
  * Append a finished handshake's description to st: version, cipher,
  * ALPN, the name sent as SNI (or "no SNI"), resumed or not, the verify
- * result (with verify: false, what verification would have said), and
- * the chain. Returns TT_DOC_WARN when the leaf expires within
+ * result, and the chain. Returns TT_DOC_WARN when the leaf expires within
  * TT_TLS_EXPIRY_WARN_DAYS or verification is off, TT_DOC_PASS otherwise.
  */
 enum tt_doc_status tt_doc_tls_text(struct tt_doc_step *st, const struct tt_doc_tls_facts *t);
+
+/* verify: false: append what the verifying handshake found (nothing when
+ * it did not run). */
+void tt_doc_tls_would_text(struct tt_doc_step *st, const struct tt_doc_tls_facts *t);
 
 #endif

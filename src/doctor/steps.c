@@ -195,11 +195,12 @@ void tt_doc_probe_server(struct tt_doc_report *rep, const struct tt_doc_target *
 		return;
 	}
 	tt_doc_link_init(&l, fd);
-	if (tt_doc_step_tls(rep, t, s, &l, (const struct sockaddr *)&a.ss[used], a.len[used],
-	                    &tm) == 0)
+	const struct sockaddr *sa = (const struct sockaddr *)&a.ss[used];
+	if (tt_doc_step_tls(rep, t, s, &l, sa, a.len[used], &tm) == 0)
 		tt_doc_steps_http(rep, t, s, &l, &tm);
 	else
 		tt_doc_skip_from(rep, s->address, TT_DOC_STEP_HTTP,
 		                 "not reached: the TLS handshake failed");
 	tt_doc_link_close(&l);
+	tt_doc_step_tls_would(rep, t, s, sa, a.len[used], &tm);
 }

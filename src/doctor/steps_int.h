@@ -19,6 +19,7 @@ struct tt_doc_times {
 	uint64_t t_start_ns; /* the connect began: the exchange's start */
 	double connect_ms;   /* step 3's time to the address used */
 	double handshake_ms; /* step 4's handshake; < 0 = no TLS */
+	size_t tls_step;     /* 1 + index of step 4's entry after a handshake; 0 = none */
 };
 
 /* Step 4 on l (connected to sa): the handshake when t->tls_ctx is set,
@@ -27,6 +28,12 @@ struct tt_doc_times {
 int tt_doc_step_tls(struct tt_doc_report *rep, const struct tt_doc_target *t,
                     const struct tt_cfg_server *s, struct tt_doc_link *l, const struct sockaddr *sa,
                     socklen_t salen, struct tt_doc_times *tm);
+
+/* verify: false, after the exchange: add to step 4 what a verifying
+ * handshake to sa finds. A no-op otherwise. */
+void tt_doc_step_tls_would(struct tt_doc_report *rep, const struct tt_doc_target *t,
+                           const struct tt_cfg_server *s, const struct sockaddr *sa,
+                           socklen_t salen, const struct tt_doc_times *tm);
 
 /* The exchange on l (steps 5 to 8). */
 void tt_doc_steps_http(struct tt_doc_report *rep, const struct tt_doc_target *t,

@@ -5,8 +5,9 @@
  * the connection step 3 made, within timeouts.upstream_handshake. A
  * failure is classified by tt_tls_classify, as the proxy does
  * (exchange.c tls_fault). With tls.verify: false, a second handshake with
- * a verifying context on a new connection says what verification would
- * have found; it never changes the verdict.
+ * a verifying context on a new connection, after the exchange (so that it
+ * costs the measured times nothing), says what verification would have
+ * found; it never changes the verdict.
  */
 #include <stdio.h>
 #include <string.h>
@@ -121,13 +122,23 @@ int tt_doc_step_tls(struct tt_doc_report *rep, const struct tt_doc_target *t,
 		return -1;
 	}
 	tm->handshake_ms = ms;
-	if (!facts.verify)
-		would_verify(t, s, sa, salen, &facts);
 	st = tt_doc_step_add(rep, TT_DOC_STEP_TLS, s->address, TT_DOC_PASS, ms, "%s", "");
 	struct tt_doc_tls_facts *tf = tt_doc_step_tls_facts(st);
 	*tf = facts;
 	tt_tls_info(l->tls, &tf->info);
 	tt_doc_tls_facts_derive(tf, time(NULL));
 	st->status = tt_doc_tls_text(st, tf);
+	tm->tls_step = (size_t)(st - rep->steps) + 1;
 	return 0;
+}
+
+void tt_doc_step_tls_would(struct tt_doc_report *rep, const struct tt_doc_target *t,
+                           const struct tt_cfg_server *s, const struct sockaddr *sa,
+                           socklen_t salen, const struct tt_doc_times *tm)
+{
+	if (!tm->tls_step || !t->tls_cfg || t->tls_cfg->verify)
+		return;
+	struct tt_doc_step *st = &rep->steps[tm->tls_step - 1];
+	would_verify(t, s, sa, salen, st->tls);
+	tt_doc_tls_would_text(st, st->tls);
 }

@@ -185,10 +185,16 @@ Test(describe, tls_text_verify_off_is_a_warning_with_the_what_if)
 	snprintf(t.would, sizeof(t.would), "tls_certificate_error: self-signed certificate");
 	cr_assert_eq(tt_doc_tls_text(&st, &t), TT_DOC_WARN);
 	cr_assert(strstr(st.seen, "verify: off (tls.verify: false)"), "%s", st.seen);
-	cr_assert(strstr(st.seen, "verification would fail: tls_certificate_error: self-signed"),
+	tt_doc_tls_would_text(&st, &t);
+	cr_assert(strstr(st.seen, "with verification on, it would fail: tls_certificate_error: "
+	                          "self-signed"),
 	          "%s", st.seen);
 	memset(&st, 0, sizeof(st));
 	t.would_pass = 1;
-	tt_doc_tls_text(&st, &t);
-	cr_assert(strstr(st.seen, "verification would pass"), "%s", st.seen);
+	tt_doc_tls_would_text(&st, &t);
+	cr_assert(strstr(st.seen, "it would pass"), "%s", st.seen);
+	memset(&st, 0, sizeof(st));
+	t.would_checked = 0;
+	tt_doc_tls_would_text(&st, &t);
+	cr_assert_str_eq(st.seen, "", "nothing when it did not run");
 }
