@@ -19,6 +19,7 @@
 #include "doctor/report.h"
 #include "doctor/steps.h"
 #include "doctor/url.h"
+#include "net/tls.h"
 
 static const char usage[] =
     "usage: telltale doctor URL [-c FILE] [--json] [--no-keepalive-check]\n"
@@ -28,10 +29,11 @@ static const char usage[] =
     "Walk DNS, TCP, TLS and HTTP to an upstream and say where it breaks, with the\n"
     "fault telltale would produce and how to fix it.\n"
     "\n"
-    "  URL                   http://HOST[:PORT]/PATH. With -c FILE, the route HOST and\n"
-    "                        PATH meet chooses the upstream group, and every server of\n"
-    "                        it is probed; without, HOST:PORT is probed directly with\n"
-    "                        telltale's default timeouts and limits\n"
+    "  URL                   http[s]://HOST[:PORT]/PATH. With -c FILE, the route HOST\n"
+    "                        and PATH meet chooses the upstream group, and every server\n"
+    "                        of it is probed; without, HOST:PORT is probed directly\n"
+    "                        with telltale's default timeouts and limits (https: TLS,\n"
+    "                        verified against the system CA store)\n"
     "  --upstream NAME       probe every server of group NAME of FILE (default\n"
     "                        telltale.yaml) at --path (default /)\n"
     "  -c, --config FILE     the configuration whose timeouts and limits apply\n"
@@ -239,11 +241,24 @@ static int output(const struct tt_doc_report *rep, int json)
 	return tt_doc_report_failed(rep) ? 1 : 0;
 }
 
+/* An https:// URL without a config: the default client spec
+ * (verification on, the system store; SNI from the URL's host). NULL with
+ * step 4's reason in err when it cannot be made. */
+static struct tt_tls_ctx *default_tls(char *err, size_t cap)
+{
+	struct tt_tls_client_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	return tt_tls_client_new(&spec, err, cap);
+}
+
 /* Steps 2 to 8 for every server of g. */
 static void probe_group(struct tt_doc_report *rep, const struct tt_config *cfg,
                         const struct tt_cfg_upstream *g, const struct args *a,
                         const struct tt_doc_url *u)
 {
+	struct tt_tls_ctx *own = NULL;
+	char err[200] = "";
+
 	struct tt_doc_target t = {
 	    .cfg = cfg,
 	    .group = g,
@@ -253,15 +268,34 @@ static void probe_group(struct tt_doc_report *rep, const struct tt_config *cfg,
 	                      : "/",
 	    .https_url = a->url && !a->file && u->https,
 	    .keepalive_check = a->keepalive_check,
+	    .tls_ctx = g->tls ? g->tls->ctx : NULL,
+	    .tls_cfg = g->tls,
 	};
+	if (t.https_url && !t.tls_ctx) {
+		own = default_tls(err, sizeof(err));
+		if (!own) {
+			struct tt_fault f;
+			tt_fault_clear(&f);
+			tt_fault_set(&f, TT_FAULT_PROXY_CONFIGURATION_ERROR, TT_STAGE_TLS, 0);
+			tt_fault_details(&f, "no TLS client context: %s", err);
+			tt_doc_step_add(rep, TT_DOC_STEP_TLS, "", TT_DOC_FAIL, -1, "%s", f.details);
+			tt_doc_verdict(rep, &f, "");
+			return;
+		}
+		t.tls_ctx = own;
+	}
 	snprintf(rep->upstream, sizeof(rep->upstream), "%s", g->name);
 	for (size_t i = 0; i < g->nservers; i++)
 		tt_doc_probe_server(rep, &t, &g->servers[i]);
 	if (g->nservers == 0) {
 		/* Only without a config: the URL's host did not resolve. */
-		struct tt_cfg_server fake = {.address = (char *)u->hostport};
+		struct tt_cfg_server fake = {.address = (char *)u->hostport,
+		                             .host = (char *)u->host,
+		                             .port = u->port,
+		                             .dynamic = 1};
 		tt_doc_probe_server(rep, &t, &fake);
 	}
+	tt_tls_ctx_unref(&own);
 }
 
 int tt_cli_doctor(int argc, char **argv)

@@ -1,7 +1,8 @@
 /*
- * Doctor's network I/O: name lookup, TCP connect, one HTTP exchange and
- * the idle-connection watch, on blocking-free sockets with poll() and the
- * config's timeouts. Thin shells: what bytes and silences mean is decided
+ * Doctor's network I/O: name lookup (the proxy's resolver, net/dns.h, on a
+ * private loop), TCP connect, one HTTP exchange and the idle-connection
+ * watch, on blocking-free sockets with poll() and the config's timeouts
+ * (the TLS engine over the socket is link.h). Thin shells: what bytes and silences mean is decided
  * by the reader (reader.h) and fault/classify.h, as in the proxy.
  *
  * Invariant: every wait is bounded, by a configured timeout or, where the
@@ -14,8 +15,10 @@
 #include <sys/socket.h>
 
 #include "config/config.h"
+#include "doctor/link.h"
 #include "doctor/reader.h"
 #include "fault/fault.h"
+#include "net/dns.h"
 
 /* The longest doctor waits where telltale would wait forever (a timeout
  * set to 0). */
@@ -29,9 +32,23 @@ struct tt_doc_addrs {
 	socklen_t len[TT_DOC_ADDRS_MAX];
 };
 
-/* Every address of host (getaddrinfo, stream sockets, duplicates dropped,
- * at most TT_DOC_ADDRS_MAX) with port set. Returns 0 or the EAI_* code. */
-int tt_doc_resolve(const char *host, uint16_t port, struct tt_doc_addrs *out);
+/* The resolver options the proxy's workers take from the config's
+ * resolver: (net/dns.h); pure. */
+void tt_doc_dns_opts(const struct tt_cfg_resolver *rc, struct tt_dns_opts *o);
+
+/*
+ * Resolve host (A and AAAA) with the proxy's resolver module, made with
+ * the options of rc on a private loop that runs until the answer, then
+ * closed. Returns 0 with *a filled (source TT_DNS_FRESH, or TT_DNS_NONE
+ * with a->error: tt_dns_fault gives the fault), or -1 when the resolver
+ * could not be made (err says why, NUL-terminated).
+ */
+int tt_doc_dns(const struct tt_cfg_resolver *rc, const char *host, struct tt_dns_answer *a,
+               char *err, size_t errcap);
+
+/* The addresses of a, with port set, into out (at most TT_DOC_ADDRS_MAX,
+ * in the answer's order). */
+void tt_doc_addrs_from(const struct tt_dns_answer *a, uint16_t port, struct tt_doc_addrs *out);
 
 /* Milliseconds between two uv_hrtime() values. */
 double tt_doc_ms(uint64_t from_ns, uint64_t to_ns);
@@ -46,17 +63,18 @@ int tt_doc_connect(const struct sockaddr *sa, socklen_t len, const struct tt_cfg
                    uint64_t t_start_ns, struct tt_fault *f);
 
 /*
- * Write req[0..len) on fd and read the response into r (initialised here
+ * Write req[0..len) on l and read the response into r (initialised here
  * from cfg; the caller finishes it with tt_doc_reader_fini). Returns the
  * final phase: DONE, FAILED (r->fault), or HEAD/BODY when doctor gave up
  * after TT_DOC_GIVE_UP_MS where telltale would have no timeout.
  */
-enum tt_doc_phase tt_doc_exchange(int fd, const char *req, size_t len, const struct tt_config *cfg,
-                                  uint64_t t_start_ns, struct tt_doc_reader *r);
+enum tt_doc_phase tt_doc_exchange(struct tt_doc_link *l, const char *req, size_t len,
+                                  const struct tt_config *cfg, uint64_t t_start_ns,
+                                  struct tt_doc_reader *r);
 
 /* After a complete response on a keep-alive connection: wait up to wait_ms
  * for the upstream to close it. Returns the milliseconds after which it
  * closed (or reset), -1 when it stayed open, -2 when it sent bytes. */
-double tt_doc_idle_close(int fd, uint64_t wait_ms);
+double tt_doc_idle_close(struct tt_doc_link *l, uint64_t wait_ms);
 
 #endif

@@ -40,6 +40,10 @@ void tt_doc_report_init(struct tt_doc_report *rep)
 
 void tt_doc_report_fini(struct tt_doc_report *rep)
 {
+	for (size_t i = 0; i < rep->nsteps; i++) {
+		free(rep->steps[i].dns);
+		free(rep->steps[i].tls);
+	}
 	free(rep->steps);
 	rep->steps = NULL;
 	rep->nsteps = rep->cap = 0;
@@ -87,6 +91,28 @@ void tt_doc_step_more(struct tt_doc_step *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vappend(s->seen, sizeof(s->seen), fmt, ap);
 	va_end(ap);
+}
+
+static void *zalloc(size_t n)
+{
+	void *p = calloc(1, n);
+	if (!p)
+		abort();
+	return p;
+}
+
+struct tt_doc_dns_facts *tt_doc_step_dns_facts(struct tt_doc_step *s)
+{
+	if (!s->dns)
+		s->dns = zalloc(sizeof(*s->dns));
+	return s->dns;
+}
+
+struct tt_doc_tls_facts *tt_doc_step_tls_facts(struct tt_doc_step *s)
+{
+	if (!s->tls)
+		s->tls = zalloc(sizeof(*s->tls));
+	return s->tls;
 }
 
 void tt_doc_verdict(struct tt_doc_report *rep, const struct tt_fault *f, const char *server)

@@ -35,6 +35,70 @@ static void str_or_null(FILE *out, const char *s)
 		fputs("null", out);
 }
 
+static void key(FILE *out, const char *k, const char *s)
+{
+	fprintf(out, ",\"%s\":", k);
+	str_or_null(out, s);
+}
+
+static void dns_json(FILE *out, const struct tt_doc_dns_facts *d)
+{
+	fputs("{\"name\":", out);
+	str_or_null(out, d->name);
+	key(out, "resolver", d->resolver);
+	fputs(",\"addresses\":[", out);
+	for (size_t i = 0; i < d->naddrs && i < TT_DOC_DNS_MAX; i++) {
+		fputs(i ? ",{\"address\":" : "{\"address\":", out);
+		str_or_null(out, d->addrs[i].addr);
+		fprintf(out, ",\"ttl\":%u}", (unsigned)d->addrs[i].ttl_s);
+	}
+	fputc(']', out);
+	key(out, "rcode", d->rcode);
+	fputc('}', out);
+}
+
+static void chain_json(FILE *out, const struct tt_doc_tls_facts *t)
+{
+	fputs(",\"chain\":[", out);
+	for (int i = 0; i < t->info.nchain && i < TT_TLS_INFO_CHAIN; i++) {
+		const struct tt_tls_cert_summary *c = &t->info.chain[i];
+		fputs(i ? ",{\"subject\":" : "{\"subject\":", out);
+		str_or_null(out, c->subject);
+		key(out, "issuer", c->issuer);
+		key(out, "not_after", c->not_after);
+		fputs(",\"days_left\":", out);
+		if (t->days_known[i])
+			fprintf(out, "%ld}", t->days_left[i]);
+		else
+			fputs("null}", out);
+	}
+	fputc(']', out);
+}
+
+static void tls_json(FILE *out, const struct tt_doc_tls_facts *t)
+{
+	const struct tt_tls_info *in = &t->info;
+	fputs("{\"version\":", out);
+	str_or_null(out, in->version);
+	key(out, "cipher", in->cipher);
+	key(out, "alpn", in->alpn);
+	key(out, "sni", t->sni_sent ? in->sni : NULL);
+	key(out, "name", in->sni);
+	fprintf(out, ",\"resumed\":%s,\"verify\":%s,\"verify_result\":{\"code\":%d,\"text\":",
+	        in->resumed ? "true" : "false", t->verify ? "true" : "false", in->verify_code);
+	str_or_null(out, in->verify_text);
+	fputs("},\"would_verify\":", out);
+	if (t->would_checked) {
+		fprintf(out, "{\"ok\":%s,\"details\":", t->would_pass ? "true" : "false");
+		str_or_null(out, t->would);
+		fputc('}', out);
+	} else {
+		fputs("null", out);
+	}
+	chain_json(out, t);
+	fputc('}', out);
+}
+
 static void step_json(FILE *out, const struct tt_doc_step *s)
 {
 	fprintf(out, "{\"n\":%d,\"name\":\"%s\",\"server\":", s->n, tt_doc_step_name(s->n));
@@ -46,6 +110,14 @@ static void step_json(FILE *out, const struct tt_doc_step *s)
 		fputs("null", out);
 	fputs(",\"seen\":", out);
 	tt_doc_json_str(out, s->seen, strlen(s->seen));
+	if (s->dns) {
+		fputs(",\"dns\":", out);
+		dns_json(out, s->dns);
+	}
+	if (s->tls) {
+		fputs(",\"tls\":", out);
+		tls_json(out, s->tls);
+	}
 	fputc('}', out);
 }
 

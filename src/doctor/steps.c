@@ -1,18 +1,18 @@
 /*
- * Doctor's steps 2 to 4 for one server (DNS, connect, TLS) and the order
- * of all of them (see steps.h). Addresses: a server given by IP address is
- * used as it is; a named one is resolved by telltale at run time (every
- * address used); doctor shows every address DNS gives now, connects to
- * each, and runs the exchange on the first.
+ * Doctor's steps 2 and 3 for one server (DNS, connect) and the order of
+ * all of them (see steps.h). Addresses: a server named by host name is
+ * resolved as the proxy resolves it (net/dns.h, the config's resolver:);
+ * doctor shows every address with its TTL, connects to each, and runs
+ * the exchange on the first that connects.
  */
 #include "doctor/steps.h"
 
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "doctor/describe.h"
 #include "doctor/probe.h"
 #include "doctor/steps_int.h"
 #include "doctor/url.h"
@@ -35,53 +35,77 @@ void tt_doc_skip_from(struct tt_doc_report *rep, const char *server, int from, c
 		tt_doc_step_add(rep, n, server, TT_DOC_SKIP, -1, "%s", why);
 }
 
-static void dns_failed(struct tt_doc_report *rep, const struct tt_cfg_server *s, int rc, double ms)
+/* Step 2 for a server named by host name: the proxy's resolver, with the
+ * config's resolver: options. Returns 0 with a filled, -1 to stop. */
+static int step_dns_name(struct tt_doc_report *rep, const struct tt_doc_target *t,
+                         const struct tt_cfg_server *s, struct tt_doc_addrs *a)
 {
+	struct tt_dns_answer ans;
+	struct tt_doc_step *st;
 	struct tt_fault f;
-	tt_fault_clear(&f);
-	tt_fault_set(&f, tt_fault_from_gai(rc), TT_STAGE_DNS, 0);
-	tt_fault_details(&f, "resolving %s: %s", s->address, gai_strerror(rc));
-	tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, TT_DOC_FAIL, ms, "%s", f.details);
-	tt_doc_verdict(rep, &f, s->address);
-}
-
-/* Step 2. Returns 0 with a filled (telltale's address first), -1 to stop. */
-static int step_dns(struct tt_doc_report *rep, const struct tt_cfg_server *s,
-                    struct tt_doc_addrs *a)
-{
-	char host[TT_DOC_HOST_MAX], addr[64];
-	uint16_t port = 0;
+	char who[200], err[160];
 	uint64_t t0 = uv_hrtime();
-	int rc;
 
-	a->n = 0;
-	if (tt_doc_split_hostport(s->address, host, sizeof(host), &port) != 0 ||
-	    tt_doc_is_ip_literal(host)) {
-		memcpy(&a->ss[0], &s->addr, sizeof(s->addr));
-		a->len[0] = s->addr_len;
-		a->n = 1;
-		tt_addr_format((const struct sockaddr *)&s->addr, addr, sizeof(addr));
-		tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, TT_DOC_PASS, -1,
-		                "%s is an IP address: no lookup", addr);
-		return 0;
-	}
-	rc = tt_doc_resolve(host, port, a);
+	tt_doc_resolver_text(&t->cfg->resolver, who, sizeof(who));
+	memset(&ans, 0, sizeof(ans));
+	int rc = tt_doc_dns(&t->cfg->resolver, s->host, &ans, err, sizeof(err));
 	double ms = tt_doc_ms(t0, uv_hrtime());
-	if (rc || a->n == 0) {
-		/* A name that does not resolve fails every request to it. */
-		dns_failed(rep, s, rc ? rc : EAI_AGAIN, ms);
+	tt_fault_clear(&f);
+	if (rc != 0) {
+		tt_fault_set(&f, TT_FAULT_PROXY_CONFIGURATION_ERROR, TT_STAGE_DNS, 0);
+		tt_fault_details(&f, "the resolver (%s) cannot start: %s", who, err);
+	} else if (ans.source == TT_DNS_NONE) {
+		tt_dns_fault(&ans, &f);
+	}
+	if (f.id != TT_FAULT_NONE) {
+		st = tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, TT_DOC_FAIL, ms,
+		                     "%s via %s: %s: %s", s->host, who, tt_fault_info(f.id)->type,
+		                     f.details);
+		if (rc == 0)
+			tt_doc_dns_facts_fill(tt_doc_step_dns_facts(st), s->host, who, &ans);
+		tt_doc_verdict(rep, &f, s->address);
 		return -1;
 	}
-	struct tt_doc_step *st =
-	    tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, TT_DOC_PASS, ms,
-	                    "%s: %zu address%s; TTL unknown (getaddrinfo does not report it)", host,
-	                    a->n, a->n == 1 ? "" : "es");
-	for (size_t i = 0; i < a->n; i++) {
-		tt_addr_format((const struct sockaddr *)&a->ss[i], addr, sizeof(addr));
-		tt_doc_step_more(st, "\n%s", addr);
+	tt_doc_addrs_from(&ans, s->port, a);
+	st = tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, TT_DOC_PASS, ms,
+	                     "%s via %s: %zu address%s, smallest TTL %u s", s->host, who,
+	                     ans.naddrs, ans.naddrs == 1 ? "" : "es", (unsigned)ans.ttl_s);
+	struct tt_doc_dns_facts *d = tt_doc_step_dns_facts(st);
+	tt_doc_dns_facts_fill(d, s->host, who, &ans);
+	for (size_t i = 0; i < d->naddrs; i++)
+		tt_doc_step_more(st, "\n%s TTL %u s", d->addrs[i].addr,
+		                 (unsigned)d->addrs[i].ttl_s);
+	if (ans.ndropped)
+		tt_doc_step_more(st, "\n%zu more not kept (at most %d)", ans.ndropped,
+		                 TT_DNS_MAX_ADDRS);
+	tt_doc_step_more(st,
+	                 "\ntelltale resolves the name again when the TTL runs out "
+	                 "(resolver.min_ttl %llu ms to max_ttl %llu ms)",
+	                 (unsigned long long)t->cfg->resolver.min_ttl_ms,
+	                 (unsigned long long)t->cfg->resolver.max_ttl_ms);
+	if (!a->n) {
+		st->status = TT_DOC_FAIL;
+		tt_doc_step_more(st, "\nno address to connect to");
+		return -1;
 	}
-	tt_doc_step_more(st, "\ntelltale resolves the name at run time with its own resolver "
-	                     "(resolver: in the config), uses every address and follows the TTL");
+	return 0;
+}
+
+/* Step 2. Returns 0 with a filled, -1 to stop. */
+static int step_dns(struct tt_doc_report *rep, const struct tt_doc_target *t,
+                    const struct tt_cfg_server *s, struct tt_doc_addrs *a)
+{
+	char addr[64];
+
+	a->n = 0;
+	if (s->dynamic)
+		return step_dns_name(rep, t, s, a);
+	memcpy(&a->ss[0], &s->addr, sizeof(s->addr));
+	a->len[0] = s->addr_len;
+	a->n = 1;
+	tt_addr_format((const struct sockaddr *)&s->addr, addr, sizeof(addr));
+	tt_doc_step_add(rep, TT_DOC_STEP_DNS, s->address, TT_DOC_PASS, -1,
+	                "%s is an IP address: no lookup", addr);
 	return 0;
 }
 
@@ -107,71 +131,76 @@ static int connect_one(struct tt_doc_step *st, const struct tt_doc_target *t,
 	return fd;
 }
 
-/* Step 3: every address; the exchange uses telltale's (the first).
- * Returns its socket, or -1 to stop. */
+/* Step 3: every address; the exchange runs on the first that connects
+ * (*used), as a balancer spreading over the answer would reach one.
+ * Returns its socket, or -1 to stop when none connects. */
 static int step_connect(struct tt_doc_report *rep, const struct tt_doc_target *t,
                         const struct tt_cfg_server *s, const struct tt_doc_addrs *a,
-                        uint64_t *t_start_ns, double *connect_ms)
+                        struct tt_doc_times *tm, size_t *used)
 {
 	struct tt_doc_step *st =
 	    tt_doc_step_add(rep, TT_DOC_STEP_CONNECT, s->address, TT_DOC_PASS, -1, "%s", "");
 	size_t idx = (size_t)(st - rep->steps);
 	struct tt_fault f, first;
-	int own = -1;
+	int own = -1, failed = 0;
 
+	tt_fault_clear(&first);
 	for (size_t i = 0; i < a->n; i++) {
 		uint64_t t0;
 		double ms;
 		st = &rep->steps[idx];
 		int fd = connect_one(st, t, a, i, &f, &t0, &ms);
-		if (i == 0) {
+		if (fd < 0) {
+			if (!failed++)
+				first = f;
+		} else if (own < 0) {
 			own = fd;
-			first = f;
-			*t_start_ns = t0;
-			*connect_ms = ms;
+			*used = i;
+			tm->t_start_ns = t0;
+			tm->connect_ms = ms;
 			st->ms = ms;
-		} else if (fd >= 0) {
+			if (a->n > 1)
+				tt_doc_step_more(st, " (the exchange runs on this one)");
+		} else {
 			close(fd);
 		}
-		if (fd < 0)
-			st->status = i == 0 ? TT_DOC_FAIL : TT_DOC_WARN;
 	}
-	if (own < 0)
+	st = &rep->steps[idx];
+	if (own < 0) {
+		st->status = TT_DOC_FAIL;
 		tt_doc_verdict(rep, &first, s->address);
+	} else if (failed) {
+		st->status = TT_DOC_WARN;
+	}
 	return own;
-}
-
-static void step_tls(struct tt_doc_report *rep, const struct tt_doc_target *t,
-                     const struct tt_cfg_server *s)
-{
-	if (t->https_url)
-		tt_doc_step_add(rep, TT_DOC_STEP_TLS, s->address, TT_DOC_SKIP, -1,
-		                "https:// URL, but TLS to upstreams is not supported yet: "
-		                "telltale would speak plain HTTP to this port");
-	else
-		tt_doc_step_add(rep, TT_DOC_STEP_TLS, s->address, TT_DOC_SKIP, -1,
-		                "skipped: plain http");
 }
 
 void tt_doc_probe_server(struct tt_doc_report *rep, const struct tt_doc_target *t,
                          const struct tt_cfg_server *s)
 {
 	struct tt_doc_addrs a;
-	uint64_t t_start = 0;
-	double connect_ms = 0;
+	struct tt_doc_times tm = {.handshake_ms = -1};
+	struct tt_doc_link l;
+	size_t used = 0;
 	int fd;
 
-	if (step_dns(rep, s, &a) != 0) {
+	if (step_dns(rep, t, s, &a) != 0) {
 		tt_doc_skip_from(rep, s->address, TT_DOC_STEP_CONNECT, "not reached: DNS failed");
 		return;
 	}
-	fd = step_connect(rep, t, s, &a, &t_start, &connect_ms);
+	fd = step_connect(rep, t, s, &a, &tm, &used);
 	if (fd < 0) {
 		tt_doc_skip_from(rep, s->address, TT_DOC_STEP_TLS,
 		                 "not reached: the connection failed");
 		return;
 	}
-	step_tls(rep, t, s);
-	tt_doc_steps_http(rep, t, s, fd, t_start, connect_ms);
-	close(fd);
+	tt_doc_link_init(&l, fd);
+	const struct sockaddr *sa = (const struct sockaddr *)&a.ss[used];
+	if (tt_doc_step_tls(rep, t, s, &l, sa, a.len[used], &tm) == 0)
+		tt_doc_steps_http(rep, t, s, &l, &tm);
+	else
+		tt_doc_skip_from(rep, s->address, TT_DOC_STEP_HTTP,
+		                 "not reached: the TLS handshake failed");
+	tt_doc_link_close(&l);
+	tt_doc_step_tls_would(rep, t, s, sa, a.len[used], &tm);
 }

@@ -1,6 +1,8 @@
 /*
- * Doctor's steps 2 to 8 for one upstream server: DNS, TCP connect to each
- * address, TLS, the HTTP request and its head, the body, the idle
+ * Doctor's steps 2 to 8 for one upstream server: DNS (the proxy's c-ares
+ * resolver for a name), TCP connect to each address, the TLS handshake
+ * with the proxy's engine, the HTTP request (over TLS when the group
+ * speaks it) and its head, the body, the idle
  * keep-alive watch and the comparison of what was measured with the
  * configured timeouts. Each adds one step to the report; the first fault
  * met becomes the report's verdict.
@@ -10,6 +12,7 @@
 
 #include "config/config.h"
 #include "doctor/report.h"
+#include "net/tls.h"
 
 struct tt_doc_target {
 	const struct tt_config *cfg;         /* timeouts and limits; borrowed */
@@ -18,6 +21,13 @@ struct tt_doc_target {
 	const char *path;                    /* request target, "/..." */
 	int https_url;                       /* probing an https:// URL directly (no config) */
 	int keepalive_check;                 /* watch the idle connection (step 7) */
+	/* TLS to the servers (step 4): the group's context (tls.ctx), or for
+	 * an https:// URL without a config a default client context
+	 * (verification on, the system store); NULL = plain HTTP. Borrowed. */
+	struct tt_tls_ctx *tls_ctx;
+	/* The group's tls: (verify, ca_file, sni, ...), NULL for the default
+	 * context; borrowed. */
+	const struct tt_cfg_tls_upstream *tls_cfg;
 };
 
 /* Run the steps against server s of t->group, appending to rep. */

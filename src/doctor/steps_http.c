@@ -109,7 +109,8 @@ static int step_body(struct tt_doc_report *rep, const struct tt_cfg_server *s,
 /* Step 7: does the upstream close an idle connection before telltale
  * would drop it from its pool (the keep-alive race)? */
 static void step_keepalive(struct tt_doc_report *rep, const struct tt_doc_target *t,
-                           const struct tt_cfg_server *s, int fd, const struct tt_doc_reader *r)
+                           const struct tt_cfg_server *s, struct tt_doc_link *l,
+                           const struct tt_doc_reader *r)
 {
 	const struct tt_cfg_upstream *g = t->group;
 	uint64_t idle = g->keepalive_idle_timeout_ms, wait = idle + 1000;
@@ -127,7 +128,7 @@ static void step_keepalive(struct tt_doc_report *rep, const struct tt_doc_target
 	}
 	if (wait > KEEPALIVE_WATCH_MAX_MS)
 		wait = KEEPALIVE_WATCH_MAX_MS;
-	closed = tt_doc_idle_close(fd, wait);
+	closed = tt_doc_idle_close(l, wait);
 	if (closed == -2) {
 		tt_doc_step_add(rep, TT_DOC_STEP_KEEPALIVE, a, TT_DOC_WARN, -1,
 		                "the upstream sent bytes on the idle connection: telltale would "
@@ -162,7 +163,7 @@ static void step_keepalive(struct tt_doc_report *rep, const struct tt_doc_target
  * one is a warning (a slower moment fails). */
 static void step_timeouts(struct tt_doc_report *rep, const struct tt_doc_target *t,
                           const struct tt_cfg_server *s, const struct tt_doc_reader *r,
-                          double connect_ms)
+                          const struct tt_doc_times *tm)
 {
 	const struct tt_cfg_timeouts *to = &t->cfg->timeouts;
 	const struct {
@@ -170,7 +171,8 @@ static void step_timeouts(struct tt_doc_report *rep, const struct tt_doc_target 
 		double seen;
 		uint64_t limit_ms;
 	} rows[] = {
-	    {"upstream_connect", connect_ms, to->upstream_connect_ms},
+	    {"upstream_connect", tm->connect_ms, to->upstream_connect_ms},
+	    {"upstream_handshake", tm->handshake_ms, to->upstream_handshake_ms},
 	    {"upstream_head", tt_doc_ms(r->t_sent_ns, r->t_head_ns), to->upstream_head_ms},
 	    {"upstream_idle", (double)r->max_gap_ns / 1e6, to->upstream_idle_ms},
 	    {"total", tt_doc_ms(r->t_start_ns, r->t_done_ns), to->total_ms},
@@ -179,8 +181,10 @@ static void step_timeouts(struct tt_doc_report *rep, const struct tt_doc_target 
 	    tt_doc_step_add(rep, TT_DOC_STEP_TIMEOUTS, s->address, TT_DOC_PASS, -1, "%s", "");
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (rows[i].seen < 0)
+			continue; /* no TLS: no handshake */
 		int near = rows[i].limit_ms && rows[i].seen * 2 >= (double)rows[i].limit_ms;
-		tt_doc_step_more(st, "%stimeouts.%s: %.1f ms", i ? "\n" : "", rows[i].key,
+		tt_doc_step_more(st, "%stimeouts.%s: %.1f ms", st->seen[0] ? "\n" : "", rows[i].key,
 		                 rows[i].seen);
 		if (rows[i].limit_ms)
 			tt_doc_step_more(
@@ -195,8 +199,8 @@ static void step_timeouts(struct tt_doc_report *rep, const struct tt_doc_target 
 }
 
 void tt_doc_steps_http(struct tt_doc_report *rep, const struct tt_doc_target *t,
-                       const struct tt_cfg_server *s, int fd, uint64_t t_start_ns,
-                       double connect_ms)
+                       const struct tt_cfg_server *s, struct tt_doc_link *l,
+                       const struct tt_doc_times *tm)
 {
 	const char *host = t->host                 ? t->host
 	                   : t->group->active.host ? t->group->active.host
@@ -214,7 +218,7 @@ void tt_doc_steps_http(struct tt_doc_report *rep, const struct tt_doc_target *t,
 		tt_doc_skip_from(rep, s->address, TT_DOC_STEP_BODY, "not reached");
 		return;
 	}
-	tt_doc_exchange(fd, req, (size_t)n, t->cfg, t_start_ns, &r);
+	tt_doc_exchange(l, req, (size_t)n, t->cfg, tm->t_start_ns, &r);
 	if (step_head(rep, t, s, &r) != 0) {
 		tt_doc_skip_from(rep, s->address, TT_DOC_STEP_BODY,
 		                 "not reached: no valid response head");
@@ -222,8 +226,8 @@ void tt_doc_steps_http(struct tt_doc_report *rep, const struct tt_doc_target *t,
 		tt_doc_skip_from(rep, s->address, TT_DOC_STEP_KEEPALIVE,
 		                 "not reached: the body failed");
 	} else {
-		step_keepalive(rep, t, s, fd, &r);
-		step_timeouts(rep, t, s, &r, connect_ms);
+		step_keepalive(rep, t, s, l, &r);
+		step_timeouts(rep, t, s, &r, tm);
 	}
 	tt_doc_reader_fini(&r);
 }

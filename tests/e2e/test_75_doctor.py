@@ -5,11 +5,20 @@ every step; an upstream that closes idle connections sooner than telltale's
 keepalive.idle_timeout gets the keep-alive race warning; the text output
 marks steps with a check or a cross and carries no colour off a terminal.
 
+Step 4 (tls) does the handshake with the proxy's engine against a Python
+TLS upstream (tls_util.py, certificates made by the openssl command), and
+step 2 (dns) resolves names with the proxy's resolver against a scripted
+UDP DNS server (the answers of tests/unit/net/dns_server.py, imported).
+
 Doctor's --json output is parsed here; docs/doctor.md describes it."""
 
 import json
 import os
 import re
+import socket
+import sys
+import threading
+import time
 
 import pytest
 
@@ -17,7 +26,11 @@ from conftest import run_cli, to_yaml
 from httpc import ResponseError, build_request
 from stories import closed_port_addr, config, our_member
 from test_45_fault_stories import RAW_CASES, syn_blackhole
+from tls_util import TlsUpstream, make_certs
 from upstreams import close, recv_head, send, sleep
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "net"))
+import dns_server  # noqa: E402  (the unit tests' scripted answers)
 
 STEP_NAMES = ["config", "dns", "connect", "tls", "http", "body", "keepalive", "timeouts"]
 STATUSES = {"pass", "fail", "skip", "warn"}
@@ -218,3 +231,295 @@ def test_doctor_upstream_flag_probes_every_server(app, app2, tmp_path):
     assert servers == {app.addr, app2.addr}, doc["steps"]
     unknown = run_cli(["doctor", "-c", write_config(tmp_path, cfg), "--upstream", "nope"])
     assert unknown.returncode == 2 and "app" in unknown.stderr, unknown.stderr
+
+
+# -- step 4: TLS --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    return make_certs(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture
+def tls_upstream(certs):
+    made = []
+
+    def make(**kw):
+        u = TlsUpstream(certs, **kw)
+        made.append(u)
+        return u
+
+    yield make
+    for u in made:
+        u.close()
+
+
+def tls_doctor(tmp_path, up, tls, timeouts=None, keepalive=False, name="doctor.yaml"):
+    cfg = {"upstreams": {"app": {"servers": [up.addr], "tls": tls}}}
+    if timeouts:
+        cfg["timeouts"] = timeouts
+    return doctor(["-c", write_config(tmp_path, cfg, name), "--upstream", "app", "--path",
+                   "/doc"], keepalive=keepalive)
+
+
+def test_doctor_tls_handshake_passes_and_shows_the_session(tls_upstream, certs, tmp_path):
+    up = tls_upstream()
+    p, doc = tls_doctor(tmp_path, up, {"ca_file": certs.crt("ca"), "sni": "localhost"})
+    assert p.returncode == 0, doc
+    st = steps_by_name(doc)
+    tls = st["tls"]
+    assert tls["status"] == "pass", tls
+    assert tls["ms"] is not None and tls["ms"] > 0, tls
+    # The Python upstream selects no ALPN protocol.
+    for want in ("TLSv1.3", "ALPN none", "SNI: localhost", "new session",
+                 "verify: ok", "CN=localhost, issuer CN=Test CA", "days left"):
+        assert want in tls["seen"], (want, tls["seen"])
+    t = tls["tls"]
+    assert t["version"] == "TLSv1.3" and t["cipher"].startswith("TLS_"), t
+    assert t["sni"] == "localhost" and t["alpn"] is None, t
+    assert t["verify"] is True and t["verify_result"]["code"] == 0, t
+    assert t["would_verify"] is None and t["resumed"] is False, t
+    assert t["chain"][0]["subject"] == "CN=localhost", t
+    assert t["chain"][0]["issuer"] == "CN=Test CA", t
+    assert 28 <= t["chain"][0]["days_left"] <= 30, t
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", t["chain"][0]["not_after"]), t
+    # Steps 5 and 6 ran through the engine: the upstream saw the request.
+    assert st["http"]["status"] == "pass" and "200" in st["http"]["seen"], st["http"]
+    assert st["body"]["status"] == "pass", st["body"]
+    assert "timeouts.upstream_handshake" in st["timeouts"]["seen"], st["timeouts"]
+    assert up.requests == 1 and up.snis == ["localhost"], (up.requests, up.snis)
+
+
+def test_doctor_tls_to_an_ip_sends_no_sni(tls_upstream, certs, tmp_path):
+    up = tls_upstream()
+    p, doc = tls_doctor(tmp_path, up, {"ca_file": certs.crt("ca")}, keepalive=True)
+    assert p.returncode == 0, doc
+    st = steps_by_name(doc)
+    assert "no SNI: IP address" in st["tls"]["seen"], st["tls"]
+    assert st["tls"]["tls"]["sni"] is None and st["tls"]["tls"]["name"] == "127.0.0.1", st
+    assert up.snis == [None], up.snis
+    # The keep-alive watch ran over TLS too.
+    assert st["keepalive"]["status"] in ("pass", "warn"), st["keepalive"]
+
+
+def test_doctor_tls_warns_of_a_certificate_about_to_expire(tls_upstream, certs, tmp_path):
+    up = tls_upstream(name="soon")
+    p, doc = tls_doctor(tmp_path, up, {"ca_file": certs.crt("ca"), "sni": "localhost"})
+    assert p.returncode == 0, doc
+    tls = steps_by_name(doc)["tls"]
+    assert tls["status"] == "warn", tls
+    assert re.search(r"expires in [45] days", tls["seen"]), tls["seen"]
+    assert tls["tls"]["chain"][0]["days_left"] in (4, 5), tls
+
+
+def test_doctor_tls_expired_certificate(tls_upstream, certs, tmp_path):
+    up = tls_upstream(name="expired")
+    p, doc = tls_doctor(tmp_path, up, {"ca_file": certs.crt("ca"), "sni": "localhost"})
+    assert p.returncode == 1, doc
+    st = steps_by_name(doc)
+    assert st["tls"]["status"] == "fail", st["tls"]
+    assert "tls_certificate_error" in st["tls"]["seen"], st["tls"]
+    assert "expired" in st["tls"]["seen"], st["tls"]
+    assert st["http"]["status"] == "skip", st["http"]
+    v = doc["verdict"]
+    assert v["type"] == "tls_certificate_error" and v["stage"] == "tls", v
+    assert "certificate has expired" in v["details"], v
+    assert len(v["operator_steps"]) >= 3, v
+    assert up.requests == 0
+
+
+def test_doctor_tls_plain_http_on_the_port(tls_upstream, certs, tmp_path):
+    up = tls_upstream(mode="plain")
+    p, doc = tls_doctor(tmp_path, up, {"ca_file": certs.crt("ca")})
+    assert p.returncode == 1, doc
+    v = doc["verdict"]
+    assert v["type"] == "tls_protocol_error", v
+    assert "plain HTTP" in v["details"], v
+    assert steps_by_name(doc)["tls"]["status"] == "fail", doc
+
+
+def test_doctor_tls_silent_upstream_times_out(tls_upstream, certs, tmp_path):
+    up = tls_upstream(mode="silent")
+    t0 = time.monotonic()
+    p, doc = tls_doctor(tmp_path, up, {"ca_file": certs.crt("ca")},
+                        timeouts={"upstream_handshake": "400ms"})
+    took = time.monotonic() - t0
+    assert p.returncode == 1, doc
+    v = doc["verdict"]
+    assert v["type"] == "connection_timeout" and v["stage"] == "tls", v
+    assert "upstream_handshake" in v["details"] and "400 ms" in v["details"], v
+    tls = steps_by_name(doc)["tls"]
+    assert tls["status"] == "fail" and 350 <= tls["ms"] <= 5000, tls
+    assert took < 20, took
+
+
+def test_doctor_tls_verify_false_says_what_verification_would_find(tls_upstream, certs,
+                                                                    tmp_path):
+    up = tls_upstream(name="self")
+    p, doc = tls_doctor(tmp_path, up, {"ca_file": certs.crt("ca"), "verify": False})
+    assert p.returncode == 0, doc
+    tls = steps_by_name(doc)["tls"]
+    assert tls["status"] == "warn", tls
+    assert "verify: off" in tls["seen"], tls
+    assert "with verification on, it would fail" in tls["seen"], tls
+    wv = tls["tls"]["would_verify"]
+    assert wv["ok"] is False and "tls_certificate_error" in wv["details"], wv
+    assert doc["verdict"]["fault"] is None, doc["verdict"]
+    assert up.requests == 1, up.requests
+
+
+def test_doctor_tls_client_certificate_required(tls_upstream, certs, tmp_path):
+    up = tls_upstream(mode="client_cert")
+    p, doc = tls_doctor(tmp_path, up, {"ca_file": certs.crt("ca"), "sni": "localhost"})
+    assert p.returncode == 1, doc
+    v = doc["verdict"]
+    # TLS 1.3: the handshake ends on our side, the refusal is an alert on
+    # the first read, which the proxy classifies as the handshake's.
+    assert v["type"] == "tls_alert_received" and v["stage"] == "tls", v
+    assert v["param"] == {"alert-id": 116} and "certificate_required" in v["details"], v
+    p, doc = tls_doctor(tmp_path, up, {"ca_file": certs.crt("ca"), "sni": "localhost",
+                                       "client_cert": certs.crt("client"),
+                                       "client_key": certs.key("client")}, name="mtls.yaml")
+    assert p.returncode == 0, doc
+    assert steps_by_name(doc)["http"]["status"] == "pass", doc
+
+
+def test_doctor_https_url_without_config_verifies_with_the_system_store(tls_upstream):
+    up = tls_upstream()
+    p, doc = doctor(["https://%s/" % up.addr])
+    assert p.returncode == 1, doc
+    tls = steps_by_name(doc)["tls"]
+    assert tls["status"] == "fail", tls
+    v = doc["verdict"]
+    # The test CA is not in the system store.
+    assert v["type"] == "tls_certificate_error", v
+    assert "local issuer" in v["details"], v
+    assert tls["tls"]["name"] == "127.0.0.1" and tls["tls"]["sni"] is None, tls
+    assert tls["tls"]["chain"][0]["issuer"] == "CN=Test CA", tls
+
+
+@pytest.mark.parametrize("name,mode", [("expired", "ok"), ("localhost", "plain")])
+def test_doctor_tls_fault_is_the_proxys(telltale, tls_upstream, certs, tmp_path, name, mode):
+    up = tls_upstream(name=name, mode=mode)
+    cfg = config(up, upstreams={"app": {"servers": [up.addr],
+                                        "tls": {"ca_file": certs.crt("ca")}}})
+    tt = telltale(cfg)
+    want = proxy_fault_type(tt)
+    p, doc = doctor(["-c", write_config(tmp_path, cfg), "http://%s/story" % up.addr])
+    assert doc["verdict"]["type"] == want, (want, doc["verdict"])
+
+
+# -- step 2: DNS --------------------------------------------------------------------
+
+
+class DnsServer:
+    """UDP DNS on 127.0.0.1 answering as tests/unit/net/dns_server.py does,
+    plus app.test: A 127.0.0.1 TTL 42 (so that doctor can connect)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.queries = []
+        self.done = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _decide(self, name, qtype):
+        if name == "app.test":
+            return dns_server.NOERROR, [(dns_server.A, "127.0.0.1", 42)] \
+                if qtype == dns_server.A else []
+        return dns_server.decide(name, qtype, 1)
+
+    def _serve(self):
+        while not self.done:
+            try:
+                msg, peer = self.sock.recvfrom(4096)
+            except (socket.timeout, OSError):
+                continue
+            q = dns_server.parse_question(msg)
+            if q is None:
+                continue
+            qid, flags, name, qtype, qend = q
+            self.queries.append((name, qtype))
+            d = self._decide(name, qtype)
+            if d is not None:
+                self.sock.sendto(dns_server.reply(msg, qid, flags, qend, d[0], d[1]), peer)
+
+    def close(self):
+        self.done = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def dns():
+    d = DnsServer()
+    yield d
+    d.close()
+
+
+def dns_doctor(tmp_path, dns, server, timeout="2s"):
+    cfg = {"upstreams": {"app": {"servers": [server]}},
+           "resolver": {"servers": [dns.addr], "timeout": timeout, "tries": 1}}
+    return doctor(["-c", write_config(tmp_path, cfg), "--upstream", "app"])
+
+
+def test_doctor_dns_lists_addresses_with_ttl(dns, app, tmp_path):
+    port = app.addr.rsplit(":", 1)[1]
+    p, doc = dns_doctor(tmp_path, dns, "app.test:%s" % port)
+    assert p.returncode == 0, doc
+    st = steps_by_name(doc)
+    d = st["dns"]
+    assert d["status"] == "pass", d
+    assert "127.0.0.1 TTL 42 s" in d["seen"] and dns.addr in d["seen"], d["seen"]
+    assert "reload" not in d["seen"], d["seen"]
+    assert d["dns"]["resolver"] == dns.addr and d["dns"]["name"] == "app.test", d
+    assert d["dns"]["addresses"] == [{"address": "127.0.0.1", "ttl": 42}], d
+    assert d["dns"]["rcode"] is None, d
+    assert st["connect"]["status"] == "pass" and "127.0.0.1:%s" % port in st["connect"]["seen"]
+    assert st["http"]["status"] == "pass", st["http"]
+    assert ("app.test", dns_server.A) in dns.queries, dns.queries
+
+
+@pytest.mark.parametrize("name,rcode", [("nx.test", "NXDOMAIN"), ("servfail.test", "SERVFAIL"),
+                                        ("refused.test", "REFUSED")])
+def test_doctor_dns_error_carries_the_rcode(dns, tmp_path, name, rcode):
+    p, doc = dns_doctor(tmp_path, dns, "%s:80" % name)
+    assert p.returncode == 1, doc
+    d = steps_by_name(doc)["dns"]
+    assert d["status"] == "fail" and rcode in d["seen"] and dns.addr in d["seen"], d
+    assert d["dns"]["rcode"] == rcode and d["dns"]["addresses"] == [], d
+    v = doc["verdict"]
+    assert v["type"] == "dns_error" and v["stage"] == "dns", v
+    assert v["param"] == {"rcode": rcode}, v
+    assert steps_by_name(doc)["connect"]["status"] == "skip", doc
+
+
+def test_doctor_dns_timeout(dns, tmp_path):
+    t0 = time.monotonic()
+    p, doc = dns_doctor(tmp_path, dns, "silent.test:80", timeout="500ms")
+    assert time.monotonic() - t0 < 20
+    assert p.returncode == 1, doc
+    v = doc["verdict"]
+    assert v["type"] == "dns_timeout", v
+    d = steps_by_name(doc)["dns"]
+    assert d["status"] == "fail" and 300 <= d["ms"] <= 5000, d
+    assert d["dns"]["rcode"] is None, d
+
+
+def test_doctor_dns_system_resolver_named(app, tmp_path):
+    port = app.addr.rsplit(":", 1)[1]
+    cfg = {"upstreams": {"app": {"servers": ["localhost:%s" % port]}}}
+    p, doc = doctor(["-c", write_config(tmp_path, cfg), "--upstream", "app"])
+    d = steps_by_name(doc)["dns"]
+    assert d["dns"]["resolver"] == "system (/etc/resolv.conf)", d
+    assert any(a["address"] in ("127.0.0.1", "::1") for a in d["dns"]["addresses"]), d
+    # The app listens on IPv4 only: an ::1 first costs a warning, and the
+    # exchange runs on the address that connects.
+    assert p.returncode == 0, doc
+    st = steps_by_name(doc)
+    assert st["connect"]["status"] in ("pass", "warn"), st["connect"]
+    assert st["http"]["status"] == "pass", st["http"]

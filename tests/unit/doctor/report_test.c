@@ -99,3 +99,36 @@ Test(doctor_report, the_first_fault_is_the_verdict)
 	cr_expect(tt_doc_report_failed(&rep));
 	tt_doc_report_fini(&rep);
 }
+
+Test(report, json_carries_dns_and_tls_facts)
+{
+	struct tt_doc_report rep;
+	struct tt_doc_step *st;
+	tt_doc_report_init(&rep);
+	st = tt_doc_step_add(&rep, TT_DOC_STEP_DNS, "app.test:80", TT_DOC_FAIL, 3.0, "nx");
+	struct tt_doc_dns_facts *d = tt_doc_step_dns_facts(st);
+	snprintf(d->name, sizeof(d->name), "app.test");
+	snprintf(d->resolver, sizeof(d->resolver), "10.0.0.53");
+	d->rcode = "NXDOMAIN";
+	st = tt_doc_step_add(&rep, TT_DOC_STEP_TLS, "app.test:80", TT_DOC_PASS, 1.0, "ok");
+	struct tt_doc_tls_facts *t = tt_doc_step_tls_facts(st);
+	snprintf(t->info.version, sizeof(t->info.version), "TLSv1.2");
+	snprintf(t->info.sni, sizeof(t->info.sni), "10.0.0.1");
+	t->info.nchain = 1;
+	snprintf(t->info.chain[0].subject, sizeof(t->info.chain[0].subject), "CN=\"x\"");
+	t->days_known[0] = 1;
+	t->days_left[0] = -2;
+	char *out = render(&rep, 1, 0);
+	cr_assert(strstr(out, "\"dns\":{\"name\":\"app.test\",\"resolver\":\"10.0.0.53\","
+	                      "\"addresses\":[],\"rcode\":\"NXDOMAIN\"}"),
+	          "%s", out);
+	cr_assert(strstr(out, "\"tls\":{\"version\":\"TLSv1.2\",\"cipher\":null,\"alpn\":null,"
+	                      "\"sni\":null,\"name\":\"10.0.0.1\",\"resumed\":false,"
+	                      "\"verify\":false"),
+	          "%s", out);
+	cr_assert(strstr(out, "\"chain\":[{\"subject\":\"CN=\\\"x\\\"\",\"issuer\":null,"
+	                      "\"not_after\":null,\"days_left\":-2}]"),
+	          "%s", out);
+	free(out);
+	tt_doc_report_fini(&rep);
+}
