@@ -69,6 +69,12 @@ struct tt_cfg_tls_upstream {
 	void *ctx;            /* struct tt_tls_ctx *, built by the loader */
 };
 
+/* The engine's client spec (net/tls.h) for an upstream group's tls: the
+ * loader builds the group's context from it, and `telltale doctor` a
+ * verifying one for verify: false. */
+struct tt_tls_client_spec;
+void tt_cfg_tls_client_spec(const struct tt_cfg_tls_upstream *t, struct tt_tls_client_spec *spec);
+
 /* resolver: how named upstream servers are resolved (docs/dns.md). */
 struct tt_cfg_resolver {
 	char **servers;      /* "ip", "ip:port", "[v6]:port"; none = the system's */

@@ -93,6 +93,16 @@ static enum tt_tls_version engine_version(unsigned v)
 	return v == 13 ? TT_TLS_VERSION_1_3 : TT_TLS_VERSION_1_2;
 }
 
+void tt_cfg_tls_client_spec(const struct tt_cfg_tls_upstream *t, struct tt_tls_client_spec *spec)
+{
+	*spec = (struct tt_tls_client_spec){.no_verify = !t->verify,
+	                                    .ca_file = t->ca_file,
+	                                    .sni = t->sni,
+	                                    .client_cert = t->client_cert,
+	                                    .client_key = t->client_key,
+	                                    .min_version = engine_version(t->min_version)};
+}
+
 /* listen[].tls */
 
 struct cert_tmp {
@@ -401,12 +411,8 @@ void tt_ld_upstream_tls(struct tt_ld *l, const struct tt_ld_key *key, const char
 	t->min_version = 12;
 	if (v->kind == TT_YN_MAP && !utls_read(l, what, v, t))
 		return;
-	struct tt_tls_client_spec spec = {.no_verify = !t->verify,
-	                                  .ca_file = t->ca_file,
-	                                  .sni = t->sni,
-	                                  .client_cert = t->client_cert,
-	                                  .client_key = t->client_key,
-	                                  .min_version = engine_version(t->min_version)};
+	struct tt_tls_client_spec spec;
+	tt_cfg_tls_client_spec(t, &spec);
 	t->ctx = tt_tls_client_new(&spec, err, sizeof(err));
 	if (!t->ctx)
 		tt_ld_say(l, v, "check the CA, certificate and key files", "%s: %s", what, err);

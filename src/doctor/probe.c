@@ -15,24 +15,12 @@
 #include <uv.h>
 
 #include "fault/classify.h"
+#include "upstream/resolve.h"
 #include "net/addr.h"
 
 double tt_doc_ms(uint64_t from_ns, uint64_t to_ns)
 {
 	return to_ns > from_ns ? (double)(to_ns - from_ns) / 1e6 : 0.0;
-}
-
-void tt_doc_dns_opts(const struct tt_cfg_resolver *rc, struct tt_dns_opts *o)
-{
-	tt_dns_opts_default(o);
-	o->nservers = rc->nservers < TT_DNS_MAX_SERVERS ? rc->nservers : TT_DNS_MAX_SERVERS;
-	for (size_t i = 0; i < o->nservers; i++)
-		o->servers[i] = rc->servers[i];
-	o->timeout_ms = rc->timeout_ms;
-	o->tries = rc->tries;
-	o->min_ttl_ms = rc->min_ttl_ms;
-	o->max_ttl_ms = rc->max_ttl_ms;
-	o->stale_ms = rc->stale_ms;
 }
 
 struct dns_wait {
@@ -68,7 +56,7 @@ int tt_doc_dns(const struct tt_cfg_resolver *rc, const char *host, struct tt_dns
 		snprintf(err, errcap, "no event loop");
 		return -1;
 	}
-	tt_doc_dns_opts(rc, &o);
+	tt_resolve_opts(rc, &o);
 	o.on_log = quiet_log;
 	r = tt_dns_new(&loop, &o, err, errcap);
 	memset(&req, 0, sizeof(req));

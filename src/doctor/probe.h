@@ -32,10 +32,6 @@ struct tt_doc_addrs {
 	socklen_t len[TT_DOC_ADDRS_MAX];
 };
 
-/* The resolver options the proxy's workers take from the config's
- * resolver: (net/dns.h); pure. */
-void tt_doc_dns_opts(const struct tt_cfg_resolver *rc, struct tt_dns_opts *o);
-
 /*
  * Resolve host (A and AAAA) with the proxy's resolver module, made with
  * the options of rc on a private loop that runs until the answer, then

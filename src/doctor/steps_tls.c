@@ -20,26 +20,21 @@
 #include "doctor/steps_int.h"
 #include "net/addr.h"
 
-static enum tt_tls_version engine_version(unsigned v)
-{
-	return v == 13 ? TT_TLS_VERSION_1_3 : TT_TLS_VERSION_1_2;
-}
-
 /* verify: false: what a verifying handshake to sa says. */
 static void would_verify(const struct tt_doc_target *t, const struct tt_cfg_server *s,
                          const struct sockaddr *sa, socklen_t salen, struct tt_doc_tls_facts *tf)
 {
 	const struct tt_cfg_tls_upstream *c = t->tls_cfg;
-	struct tt_tls_client_spec spec = {.ca_file = c->ca_file,
-	                                  .sni = c->sni,
-	                                  .client_cert = c->client_cert,
-	                                  .client_key = c->client_key,
-	                                  .min_version = engine_version(c->min_version)};
+	struct tt_tls_client_spec spec;
 	char err[200], addr[64];
-	struct tt_tls_ctx *ctx = tt_tls_client_new(&spec, err, sizeof(err));
+	struct tt_tls_ctx *ctx;
 	struct tt_doc_link l;
 	struct tt_fault f;
 	int gave_up;
+
+	tt_cfg_tls_client_spec(c, &spec);
+	spec.no_verify = 0; /* what verification would say */
+	ctx = tt_tls_client_new(&spec, err, sizeof(err));
 
 	tt_fault_clear(&f);
 	tf->would_checked = 1;

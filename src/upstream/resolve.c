@@ -26,6 +26,19 @@ static int any_named(const struct tt_config *c)
 	return 0;
 }
 
+void tt_resolve_opts(const struct tt_cfg_resolver *rc, struct tt_dns_opts *o)
+{
+	tt_dns_opts_default(o);
+	o->nservers = rc->nservers < TT_DNS_MAX_SERVERS ? rc->nservers : TT_DNS_MAX_SERVERS;
+	for (size_t i = 0; i < o->nservers; i++)
+		o->servers[i] = rc->servers[i];
+	o->timeout_ms = rc->timeout_ms;
+	o->tries = rc->tries;
+	o->min_ttl_ms = rc->min_ttl_ms;
+	o->max_ttl_ms = rc->max_ttl_ms;
+	o->stale_ms = rc->stale_ms;
+}
+
 int tt_resolve_open(struct tt_worker *w)
 {
 	const struct tt_cfg_resolver *rc = &w->cfg->resolver;
@@ -33,14 +46,7 @@ int tt_resolve_open(struct tt_worker *w)
 	char err[256];
 	if (!any_named(w->cfg))
 		return 0;
-	tt_dns_opts_default(&o);
-	for (size_t i = 0; i < rc->nservers && i < TT_DNS_MAX_SERVERS; i++)
-		o.servers[o.nservers++] = rc->servers[i];
-	o.timeout_ms = rc->timeout_ms;
-	o.tries = rc->tries;
-	o.min_ttl_ms = rc->min_ttl_ms;
-	o.max_ttl_ms = rc->max_ttl_ms;
-	o.stale_ms = rc->stale_ms;
+	tt_resolve_opts(rc, &o);
 	o.on_log = on_dns_log;
 	o.log_arg = w;
 	w->dns = tt_dns_new(&w->loop, &o, err, sizeof(err));

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "config/config.h"
 #include "net/dns.h"
 
 struct tt_worker;
@@ -33,6 +34,11 @@ struct tt_addrset {
 	uint64_t received_ms; /* of the answer held (uv_now) */
 	uint64_t expires_ms;  /* the set is used until then (uv_now); 0 = none yet */
 };
+
+/* The resolver's options from the config's resolver: (servers, timeout,
+ * tries, TTL bounds, stale); the rest keep net/dns.h's defaults. The
+ * workers and `telltale doctor` resolve with the same options. */
+void tt_resolve_opts(const struct tt_cfg_resolver *rc, struct tt_dns_opts *o);
 
 /* Make w->dns from w->cfg->resolver when some upstream server is named
  * (else leave it NULL). Returns 0, or -1 after printing why on stderr

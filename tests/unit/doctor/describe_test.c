@@ -54,28 +54,6 @@ Test(describe, resolver_text_names_servers_or_the_system)
 	cr_assert_eq(strlen(out), 7, "cut to fit");
 }
 
-Test(describe, dns_opts_follow_the_config)
-{
-	char *servers[] = {"127.0.0.1:5353"};
-	struct tt_cfg_resolver rc = {.servers = servers,
-	                             .nservers = 1,
-	                             .timeout_ms = 700,
-	                             .tries = 3,
-	                             .min_ttl_ms = 10,
-	                             .max_ttl_ms = 20,
-	                             .stale_ms = 0};
-	struct tt_dns_opts o;
-	tt_doc_dns_opts(&rc, &o);
-	cr_assert_eq(o.nservers, 1);
-	cr_assert_str_eq(o.servers[0], "127.0.0.1:5353");
-	cr_assert_eq(o.timeout_ms, 700);
-	cr_assert_eq(o.tries, 3);
-	cr_assert_eq(o.min_ttl_ms, 10);
-	cr_assert_eq(o.max_ttl_ms, 20);
-	cr_assert_eq(o.stale_ms, 0);
-	cr_assert_eq(o.max_names, 1024, "the module's default stays");
-}
-
 static void add_v4(struct tt_dns_answer *a, const char *ip, uint32_t ttl)
 {
 	struct tt_dns_addr *x = &a->addrs[a->naddrs++];

@@ -164,3 +164,25 @@ Test(resolve, no_resolver_without_named_servers)
 	memset(&req, 0, sizeof(req));
 	cr_assert_eq(tt_resolve_start(&P, &req, NULL, NULL), -1);
 }
+
+Test(resolve, opts_follow_the_config)
+{
+	char *servers[] = {"127.0.0.1:5353"};
+	struct tt_cfg_resolver rc = {.servers = servers,
+	                             .nservers = 1,
+	                             .timeout_ms = 700,
+	                             .tries = 3,
+	                             .min_ttl_ms = 10,
+	                             .max_ttl_ms = 20,
+	                             .stale_ms = 0};
+	struct tt_dns_opts o;
+	tt_resolve_opts(&rc, &o);
+	cr_assert_eq(o.nservers, 1);
+	cr_assert_str_eq(o.servers[0], "127.0.0.1:5353");
+	cr_assert_eq(o.timeout_ms, 700);
+	cr_assert_eq(o.tries, 3);
+	cr_assert_eq(o.min_ttl_ms, 10);
+	cr_assert_eq(o.max_ttl_ms, 20);
+	cr_assert_eq(o.stale_ms, 0);
+	cr_assert_eq(o.max_names, 1024, "the module's default stays");
+}
