@@ -64,6 +64,14 @@ Test(proxy_status, forwarded_response)
 	                 "edge; next-hop=\"10.0.0.2:80\"; received-status=200");
 	cr_assert_str_eq(member("edge", 200, 0), "edge; received-status=200");
 	cr_assert_str_eq(member("edge", 0, 0), "edge");
+	/* A name that is not a token, and a hop that needs escaping, take the
+	 * serializers' path and still come out right. */
+	cr_assert_str_eq(member("my proxy", 503, 0), "\"my proxy\"; received-status=503");
+	snprintf(f.attempts[1].upstream, sizeof(f.attempts[1].upstream), "a\"b:80");
+	cr_assert_str_eq(member("edge", 200, 1),
+	                 "edge; next-hop=\"a\\\"b:80\"; received-status=200");
+	/* Too small a buffer: -1, never a cut member. */
+	cr_assert_eq(tt_ps_member(out, 20, "edge", &f, 200, 0), -1);
 }
 
 Test(proxy_status, full_trusted_error)
