@@ -278,8 +278,9 @@ static void announce(const struct server *s)
 	const struct tt_config *cfg = s->cur->cfg;
 	unsigned n = s->cur->n;
 	for (size_t i = 0; i < cfg->nlisteners; i++)
-		fprintf(stderr, "telltale: listening on http://%s (%u worker%s)\n",
-		        cfg->listeners[i].address, n, n == 1 ? "" : "s");
+		fprintf(stderr, "telltale: listening on %s://%s (%u worker%s)\n",
+		        cfg->listeners[i].tls ? "https" : "http", cfg->listeners[i].address, n,
+		        n == 1 ? "" : "s");
 	for (size_t i = 0; i < cfg->nupstreams; i++) {
 		fprintf(stderr, "telltale: upstream %s:", cfg->upstreams[i].name);
 		for (size_t j = 0; j < cfg->upstreams[i].nservers; j++)
@@ -289,8 +290,9 @@ static void announce(const struct server *s)
 	if (s->admin || cfg->admin.shared)
 		fprintf(stderr, "telltale: admin on http://%s/status and /metrics\n",
 		        cfg->admin.address);
-	fprintf(stderr, "telltale: try: curl -i http://%s/   (stop with Ctrl-C)\n",
-	        cfg->nlisteners ? cfg->listeners[0].address : "");
+	if (cfg->nlisteners)
+		fprintf(stderr, "telltale: try: curl -i %s://%s/   (stop with Ctrl-C)\n",
+		        cfg->listeners[0].tls ? "https" : "http", cfg->listeners[0].address);
 }
 
 /* The pid file and the first status, for `telltale reload`. */

@@ -79,6 +79,7 @@ def test_curl_through_a_tls_listener(https, certs):
     assert line["status"] == 200 and line["fault"] is None
     assert line["tls"] in ("TLSv1.2", "TLSv1.3") and line["tls_cipher"], line
     assert line["tls_resumed"] is False
+    assert "listening on https://127.0.0.1:%d" % https.port in https.stderr(), https.stderr()
 
 
 def served_subject(port, certs, server_name, **ctx_kw):
