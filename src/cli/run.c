@@ -2,6 +2,7 @@
  * `telltale run [-c FILE]`: load and validate the config, then serve until
  * SIGTERM or SIGINT.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,6 +58,14 @@ int tt_cli_run(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* SIGTERM or SIGINT during start-up waits until tt_server_run has its
+	 * handlers (it unblocks them), then stops the server like any other
+	 * time: exit 0, nothing half started. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	memset(&diags, 0, sizeof(diags));
 	if (tt_cfg_load_file(file, &cfg, &diags) != 0) {
 		tt_cfg_diags_print(&diags, stderr);

@@ -175,9 +175,11 @@ struct tt_config *tt_cfg_new_default(void)
 	    .upstream_idle_ms = 60000,
 	    .total_ms = 0,
 	    .grace_ms = 10000,
+	    .downstream_rate_window_ms = 10000,
 	};
 	c->limits = (struct tt_cfg_limits){
 	    .head_bytes = 16384, .header_count = 100, .body_bytes = 0, .max_connections = 10000};
+	c->limits.downstream_min_rate = 500;
 	/* The stale store is off until given a size: it costs memory per
 	 * worker, which only the operator can budget. */
 	c->stale = (struct tt_cfg_stale){.max_bytes = 0, .max_object_bytes = 1024 * 1024};

@@ -93,6 +93,7 @@ static void on_tick(uv_timer_t *t)
 {
 	struct tt_worker *w = t->data;
 	tt_conn_expire(w, uv_now(&w->loop));
+	tt_conn_accept_resume(w);
 	tt_log_flush(&w->log);
 	for (size_t i = 0; i < w->nups; i++) {
 		tt_upstream_rt_trim(&w->ups[i], uv_now(&w->loop));
@@ -250,6 +251,7 @@ static void worker_fini(struct tt_worker *w)
 	free(w->ups);
 	free(w->listeners);
 	free(w->listen_fds);
+	free(w->held);
 	tt_metrics_fini(&w->metrics);
 }
 
@@ -350,6 +352,17 @@ static void announce(const struct server *s)
 	        cfg->nlisteners ? cfg->listeners[0].address : "");
 }
 
+/* `telltale run` blocks SIGTERM and SIGINT while it starts; one that came
+ * meanwhile is delivered now, to on_signal, once the loop runs. */
+static void unblock_stop_signals(void)
+{
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
+}
+
 static void server_free(struct server *s)
 {
 	for (size_t i = 0; i < s->cfg->nupstreams; i++)
@@ -410,6 +423,7 @@ int tt_server_run(struct tt_config *cfg)
 	s.sigterm.data = s.sigint.data = &s;
 	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&s.sigint, on_signal, SIGINT);
+	unblock_stop_signals();
 	if (bind_all(&s) < 0) {
 		for (unsigned i = 0; i < s.n; i++) {
 			struct tt_worker *w = &s.workers[i];
