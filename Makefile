@@ -97,7 +97,9 @@ FUZZ_SECONDS ?= 60
 fuzz: deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/http.dict build/fuzz/corpus-$$n fuzz/corpus/$$n; done
+	  d=fuzz/$$n.dict; [ -f $$d ] || d=fuzz/http.dict; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -dict=$$d -print_final_stats=1 \
+	    build/fuzz/corpus-$$n fuzz/corpus/$$n; done
 
 bench: deps build/telltale
 	bench/run
