@@ -154,11 +154,14 @@ static int too_slow(struct tt_conn *c, size_t n)
 	         "%llu bytes in %llu ms, under limits.downstream_min_rate %llu bytes/s",
 	         (unsigned long long)c->rate_bytes, (unsigned long long)elapsed,
 	         (unsigned long long)rate);
-	if (c->state == TT_CONN_HEAD)
+	if (c->state == TT_CONN_HEAD) {
 		tt_exchange_reject(c, TT_FAULT_REQUEST_HEAD_TIMEOUT, details);
-	else
-		tt_exchange_on_ds_slow(c->ex, details);
-	return 1;
+		return 1;
+	}
+	if (tt_exchange_on_ds_slow(c->ex, details))
+		return 1;
+	rate_restart(c); /* the body is complete: the bytes are not its */
+	return 0;
 }
 
 void tt_conn_touch(struct tt_conn *c)

@@ -141,8 +141,9 @@ void tt_exchange_on_ds_eof(struct tt_exchange *ex, int err);
 void tt_exchange_on_ds_timeout(struct tt_exchange *ex);
 /* The request body arrives slower than limits.downstream_min_rate (the
  * connection measured it; details says by how much): the body timeout
- * fault. Nothing happens once the request is complete. */
-void tt_exchange_on_ds_slow(struct tt_exchange *ex, const char *details);
+ * fault, and 1 is returned. Once the request is complete nothing happens
+ * and 0 is returned. */
+int tt_exchange_on_ds_slow(struct tt_exchange *ex, const char *details);
 /* Cut the exchange at once (shutdown past the grace period). */
 void tt_exchange_abort(struct tt_exchange *ex);
 
