@@ -29,6 +29,15 @@ def drip(c, data, every, seconds):
     return sent, time.monotonic() - t0
 
 
+def faults(tt, name):
+    """telltale_faults_total for this fault, summed over its series."""
+    total = 0
+    for line in tt.admin("/metrics").body.decode().splitlines():
+        if line.startswith("telltale_faults_total{") and 'fault="%s"' % name in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
 def config(app, **over):
     cfg = upstream_config(app, **RATE)
     for k, v in over.items():
@@ -51,6 +60,7 @@ def test_a_dripped_head_gets_408_after_the_window(telltale, app):
     assert line["status"] == 408 and line["fault"] == "request_timeout", line
     assert "downstream_min_rate" in (line.get("fault_details") or ""), line
     assert app.requests == 0
+    assert faults(tt, "request_timeout") == 1
 
 
 def test_a_dripped_body_gets_the_body_timeout(telltale, app):
@@ -67,6 +77,7 @@ def test_a_dripped_body_gets_the_body_timeout(telltale, app):
     line = tt.log_line()
     assert line["fault"] == "request_body_timeout", line
     assert "downstream_min_rate" in (line.get("fault_details") or ""), line
+    assert faults(tt, "request_body_timeout") == 1
 
 
 def test_a_head_and_body_at_a_decent_rate_are_served(telltale, app):
