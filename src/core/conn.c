@@ -323,9 +323,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			dispatch(c);
 		break;
 	case TT_CONN_EXCHANGE:
-		if (c->want_read && !too_slow(c, (size_t)nread))
-			tt_exchange_on_ds_data(c->ex);
-		else if (c->in.len >= c->w->bufs.block_bytes)
+		if (c->want_read) {
+			if (!too_slow(c, (size_t)nread))
+				tt_exchange_on_ds_data(c->ex);
+		} else if (c->in.len >= c->w->bufs.block_bytes)
 			tt_conn_pause(c);
 		break;
 	default: break;
