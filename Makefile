@@ -65,7 +65,7 @@ build/unit/%: tests/unit/%.c $(SAN_LIB_OBJ) $(HDR)
 # libFuzzer targets are built with clang, each with only the module it
 # drives: the HTTP parsers need libc alone, the config loader libyaml and
 # the error-page template check, the Proxy-Status writer the catalogue.
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(PKG_CFLAGS)
 FUZZ_DEPS_fuzz_config := $(wildcard src/config/*.c src/respond/*.c src/fault/*.c src/http/*.c)
 FUZZ_DEPS_fuzz_proxy_status := $(wildcard src/respond/*.c src/fault/*.c src/http/*.c)
 FUZZ_DEPS_fuzz_json := src/obs/json.c src/obs/explain.c $(wildcard src/fault/*.c src/http/*.c)
