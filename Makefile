@@ -65,7 +65,7 @@ build/unit/%: tests/unit/%.c $(SAN_LIB_OBJ) $(HDR)
 # libFuzzer targets are built with clang, each with only the module it
 # drives: the HTTP parsers need libc alone, the config loader libyaml and
 # the error-page template check, the Proxy-Status writer the catalogue.
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(PKG_CFLAGS)
 FUZZ_DEPS_fuzz_config := $(wildcard src/config/*.c src/respond/*.c src/fault/*.c src/http/*.c src/net/tls*.c)
 FUZZ_DEPS_fuzz_proxy_status := $(wildcard src/respond/*.c src/fault/*.c src/http/*.c)
 FUZZ_DEPS_fuzz_json := src/obs/json.c src/obs/explain.c $(wildcard src/fault/*.c src/http/*.c)
@@ -104,7 +104,9 @@ FUZZ_SECONDS ?= 60
 fuzz: deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/http.dict build/fuzz/corpus-$$n fuzz/corpus/$$n; done
+	  d=fuzz/$$n.dict; [ -f $$d ] || d=fuzz/http.dict; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -dict=$$d -print_final_stats=1 \
+	    build/fuzz/corpus-$$n fuzz/corpus/$$n; done
 
 # QUICK=1 make bench: a smoke run of a few minutes (see bench/run).
 bench: deps build/telltale

@@ -2,6 +2,7 @@
  * `telltale run [-c FILE]`: load and validate the config, then serve until
  * SIGTERM or SIGINT; SIGHUP loads FILE again (`telltale reload`).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,6 +60,15 @@ int tt_cli_run(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* SIGTERM, SIGINT or SIGHUP during start-up waits until tt_server_run
+	 * has its handlers (it unblocks them), then acts as at any other time:
+	 * a stop exits 0 with nothing half started; a reload reloads. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	memset(&diags, 0, sizeof(diags));
 	if (tt_cfg_load_file(file, &cfg, &diags) != 0) {
 		tt_cfg_diags_print(&diags, stderr);

@@ -207,6 +207,7 @@ struct tt_config *tt_cfg_new_default(void)
 	    .grace_ms = 10000,
 	    .upstream_handshake_ms = 5000,
 	    .tunnel_idle_ms = 600000,
+	    .downstream_rate_window_ms = 10000,
 	};
 	c->resolver = (struct tt_cfg_resolver){.timeout_ms = 2000,
 	                                       .tries = 2,
@@ -215,6 +216,7 @@ struct tt_config *tt_cfg_new_default(void)
 	                                       .stale_ms = 300000};
 	c->limits = (struct tt_cfg_limits){
 	    .head_bytes = 16384, .header_count = 100, .body_bytes = 0, .max_connections = 10000};
+	c->limits.downstream_min_rate = 500;
 	/* The stale store is off until given a size: it costs memory per
 	 * worker, which only the operator can budget. */
 	c->stale = (struct tt_cfg_stale){.max_bytes = 0, .max_object_bytes = 1024 * 1024};

@@ -183,6 +183,9 @@ struct tt_cfg_timeouts {
 	uint64_t upstream_handshake_ms; /* upstream TLS handshake, after connect; default 5 s */
 	uint64_t tunnel_idle_ms;        /* an upgraded (WebSocket) tunnel with no byte either
 	                                 * way for this long is closed; default 10 min */
+	/* limits.downstream_min_rate is averaged over windows this long;
+	 * default 10 s */
+	uint64_t downstream_rate_window_ms;
 };
 
 struct tt_cfg_limits {
@@ -191,6 +194,9 @@ struct tt_cfg_limits {
 	uint64_t body_bytes;      /* request body; 0 = no limit */
 	uint32_t max_connections; /* downstream connections, all workers; 0 = no limit;
 	                           * default 10000 */
+	/* Bytes/s a request head or body must keep up, averaged over
+	 * timeouts.downstream_rate_window; 0 = off; default 500. */
+	uint64_t downstream_min_rate;
 };
 
 /* stale: the store of responses served when the upstream fails. */

@@ -498,6 +498,7 @@ static const struct tt_ld_key timeout_keys[] = {
     T(grace, 1, "a duration greater than 0, such as 10s"),
     T(upstream_handshake, 0, "a duration such as 5s, or 0 for no limit"),
     T(tunnel_idle, 0, "a duration such as 10m, or 0 for no limit"),
+    T(downstream_rate_window, 100, "a duration of at least 100ms, such as 10s"),
 #undef T
 };
 
@@ -510,6 +511,8 @@ static const struct tt_ld_key limit_keys[] = {
      offsetof(struct tt_cfg_limits, body_bytes), 0, UINT64_MAX, 8},
     {"max_connections", TT_YN_SCALAR, "an integer from 0 (no limit) to 10000000", tt_ld_uint,
      offsetof(struct tt_cfg_limits, max_connections), 0, TT_CFG_MAX_CONNECTIONS, 4},
+    {"downstream_min_rate", TT_YN_SCALAR, "bytes per second up to 1g, such as 500 or 1k; 0 for off",
+     tt_ld_size, offsetof(struct tt_cfg_limits, downstream_min_rate), 0, 1u << 30, 8},
 };
 
 static const struct tt_ld_key stale_keys[] = {

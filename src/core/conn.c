@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "net/addr.h"
@@ -30,6 +31,7 @@ static void on_handle_closed(uv_handle_t *h)
 	tt_tls_io_free(&c->tls);
 	c->magic = 0;
 	free(c);
+	tt_conn_accept_resume(w);
 	tt_worker_conn_gone(w);
 }
 
@@ -123,6 +125,50 @@ void tt_conn_expire(struct tt_worker *w, uint64_t now_ms)
 	}
 }
 
+/* Start a new limits.downstream_min_rate window: at the start of a head, of
+ * a body, and when reading resumes after a pause that was ours. */
+static void rate_restart(struct tt_conn *c)
+{
+	c->rate_start_ms = uv_now(&c->w->loop);
+	c->rate_bytes = 0;
+}
+
+/*
+ * Count n more request bytes. At the end of each window of at least
+ * timeouts.downstream_rate_window, a downstream whose average rate over it
+ * is below limits.downstream_min_rate gets the timeout fault of its phase
+ * (408 for a head; the body timeout) and 1 is returned. A downstream that
+ * sends nothing at all is left to the head and idle timeouts, which fire
+ * without a read.
+ */
+static int too_slow(struct tt_conn *c, size_t n)
+{
+	const struct tt_config *cfg = c->w->cfg;
+	uint64_t rate = cfg->limits.downstream_min_rate, now = uv_now(&c->w->loop);
+	uint64_t elapsed = now - c->rate_start_ms;
+	char details[128];
+
+	c->rate_bytes += n;
+	if (!rate || elapsed < cfg->timeouts.downstream_rate_window_ms)
+		return 0;
+	if (c->rate_bytes * 1000 >= rate * elapsed) {
+		rate_restart(c);
+		return 0;
+	}
+	snprintf(details, sizeof(details),
+	         "%llu bytes in %llu ms, under limits.downstream_min_rate %llu bytes/s",
+	         (unsigned long long)c->rate_bytes, (unsigned long long)elapsed,
+	         (unsigned long long)rate);
+	if (c->state == TT_CONN_HEAD) {
+		tt_exchange_reject(c, TT_FAULT_REQUEST_HEAD_TIMEOUT, details);
+		return 1;
+	}
+	if (tt_exchange_on_ds_slow(c->ex, details))
+		return 1;
+	rate_restart(c); /* the body is complete: the bytes are not its */
+	return 0;
+}
+
 void tt_conn_touch(struct tt_conn *c)
 {
 	arm(c, TT_CT_BODY, c->w->cfg->timeouts.downstream_idle_ms);
@@ -158,6 +204,7 @@ void tt_conn_resume(struct tt_conn *c)
 	if (c->in.data && c->in.len >= c->w->bufs.block_bytes)
 		return; /* full: the exchange drains it first */
 	c->reading = 1;
+	rate_restart(c);
 	if (c->tls)
 		tt_tls_io_read_start(c->tls, on_alloc, on_read);
 	else
@@ -255,6 +302,7 @@ static void try_head(struct tt_conn *c)
 	c->in.off = (uint32_t)n;
 	c->state = TT_CONN_EXCHANGE;
 	tt_conn_untime(c);
+	rate_restart(c);
 	tt_exchange_start(c, &req);
 }
 
@@ -372,12 +420,17 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	case TT_CONN_IDLE:
 		c->state = TT_CONN_HEAD;
 		arm(c, TT_CT_HEAD, c->w->cfg->timeouts.downstream_head_ms);
+		rate_restart(c);
 		/* fall through */
-	case TT_CONN_HEAD: dispatch(c); break;
+	case TT_CONN_HEAD:
+		if (!too_slow(c, (size_t)nread))
+			dispatch(c);
+		break;
 	case TT_CONN_EXCHANGE:
-		if (c->want_read)
-			tt_exchange_on_ds_data(c->ex);
-		else if (c->in.len >= c->w->bufs.block_bytes)
+		if (c->want_read) {
+			if (!too_slow(c, (size_t)nread))
+				tt_exchange_on_ds_data(c->ex);
+		} else if (c->in.len >= c->w->bufs.block_bytes)
 			tt_conn_pause(c);
 		break;
 	default: break;
@@ -474,6 +527,7 @@ void tt_conn_exchange_done(struct tt_conn *c, int keep_alive)
 	}
 	c->state = TT_CONN_HEAD;
 	arm(c, TT_CT_HEAD, w->cfg->timeouts.downstream_head_ms);
+	rate_restart(c);
 	dispatch(c);
 }
 
@@ -489,13 +543,58 @@ void tt_conn_shutdown(struct tt_conn *c)
 		tt_conn_close(c);
 }
 
+/* Downstream connections RLIMIT_NOFILE can carry: each may need an
+ * upstream socket too, and the process keeps some descriptors of its own
+ * (loops, listeners, log, resolver, admin). */
+static uint32_t fd_cap(const struct tt_worker *w)
+{
+	struct rlimit rl;
+	uint64_t reserve = 32 + (uint64_t)(w->cfg->workers + 1) * (w->nlisteners + 8), cap;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return UINT32_MAX;
+	cap = rl.rlim_cur > reserve + 2 ? (rl.rlim_cur - reserve) / 2 : 1;
+	return cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+}
+
+/* At the descriptor limit: leave the connection to libuv, which stops
+ * reading the listener until we take it. Returns 1 when held. */
+static int hold(struct tt_worker *w, uv_stream_t *listener)
+{
+	size_t i = (size_t)((uv_tcp_t *)listener - w->listeners);
+	if (!w->ds_cap)
+		w->ds_cap = fd_cap(w);
+	if (atomic_load(w->ds_total) < w->ds_cap)
+		return 0;
+	if (!w->held && !(w->held = calloc(w->nlisteners, 1)))
+		abort();
+	if (!w->held[i])
+		tt_counter_add(&w->metrics.accept_paused, 1);
+	w->held[i] = 1;
+	return 1;
+}
+
+void tt_conn_accept_resume(struct tt_worker *w)
+{
+	if (!w->held || w->stopping)
+		return;
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		if (!w->held[i] || atomic_load(w->ds_total) >= w->ds_cap)
+			continue;
+		w->held[i] = 0;
+		tt_conn_accept(w, (uv_stream_t *)&w->listeners[i]);
+	}
+}
+
 void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
 {
-	struct tt_conn *c = calloc(1, sizeof(*c));
+	struct tt_conn *c;
 	uint32_t total, max;
 	struct sockaddr_storage ss;
 	int len = sizeof(ss), v6 = 0;
 
+	if (hold(w, listener))
+		return;
+	c = calloc(1, sizeof(*c));
 	if (!c)
 		abort();
 	c->magic = TT_CONN_MAGIC;

@@ -61,7 +61,11 @@ struct tt_conn {
 	struct tt_conn *tprev, *tnext;
 	uint64_t deadline_ms; /* uv_now() value when the timeout fires */
 	uint8_t tkind;        /* enum tt_conn_timeout, TT_CT_NONE when unarmed */
-	uv_shutdown_t sreq;   /* lingering close */
+	/* limits.downstream_min_rate: bytes of the request head or body read
+	 * since rate_start_ms, the start of the current window. */
+	uint64_t rate_start_ms;
+	uint64_t rate_bytes;
+	uv_shutdown_t sreq; /* lingering close */
 	struct tt_buf in;
 	uint32_t head_len; /* current request head, at the start of in */
 	uint32_t requests; /* served on this connection */
@@ -70,8 +74,21 @@ struct tt_conn {
 	char peer_ip[48];
 };
 
-/* Accept one pending connection on a listener of w. */
+/*
+ * Accept one pending connection on a listener of w.
+ *
+ * Past limits.max_connections a connection is answered 503 and closed. At
+ * the descriptor limit accepting pauses instead: when the downstream
+ * connections of all workers reach what RLIMIT_NOFILE can carry (half of
+ * it less a reserve, since each may need an upstream socket), the
+ * connection is left in libuv, which then stops watching the listener
+ * (libuv's documented behaviour when uv_accept is not called); new ones
+ * wait in the kernel's backlog, and no accept loop spins on EMFILE.
+ */
 void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener);
+/* Take the held connections again once there is room: the worker's tick
+ * and every closed connection call it. */
+void tt_conn_accept_resume(struct tt_worker *w);
 
 /*
  * Write bufs downstream. Tries a synchronous write first; the rest is

@@ -325,6 +325,15 @@ static void init_signals(struct server *s)
 	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&s->sigint, on_signal, SIGINT);
 	uv_signal_start(&s->sighup, on_sighup, SIGHUP);
+	/* `telltale run` blocks them while it starts (cli/run.c); one that
+	 * came meanwhile is delivered now, to these handlers, once the loop
+	 * runs: no half-started state, no death by a SIGHUP's default. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 int tt_server_run(struct tt_config *cfg, const char *path)

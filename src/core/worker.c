@@ -81,6 +81,7 @@ static void on_tick(uv_timer_t *t)
 {
 	struct tt_worker *w = t->data;
 	tt_conn_expire(w, uv_now(&w->loop));
+	tt_conn_accept_resume(w);
 	tt_log_flush(&w->log);
 	for (size_t i = 0; i < w->nups; i++) {
 		tt_upstream_rt_trim(&w->ups[i], uv_now(&w->loop));
@@ -264,5 +265,6 @@ void tt_worker_fini(struct tt_worker *w)
 	free(w->listeners);
 	free(w->listen_fds);
 	free(w->listen_cfg);
+	free(w->held);
 	tt_metrics_fini(&w->metrics);
 }

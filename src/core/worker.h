@@ -89,6 +89,11 @@ struct tt_worker {
 	_Atomic uint32_t
 	    *ds_total; /* downstream connections of all workers (limits.max_connections) */
 	struct tt_conn *tfirst[TT_CT__COUNT], *tlast[TT_CT__COUNT]; /* timeout lists */
+	/* Accepting pauses when ds_total reaches ds_cap, the connections the
+	 * descriptor limit can carry (core/conn.h); held[i] is set while
+	 * listener i holds a connection libuv accepted but we did not take. */
+	uint32_t ds_cap;
+	unsigned char *held;
 	size_t nconns;
 	struct tt_exchange *free_exchanges; /* recycled, so a request allocates nothing */
 

@@ -302,11 +302,12 @@ static size_t name_index(struct tt_explain_names *t, const char *s, size_t len)
 static struct tt_explain_str route_of(struct tt_explain_str t)
 {
 	struct tt_explain_str r = {"(none)", 6};
-	const char *p = t.p, *end = t.p + t.len, *sep;
+	const char *p = t.p, *end, *sep;
 	size_t n = 1;
 
 	if (!t.p || !t.len)
 		return r;
+	end = t.p + t.len; /* not before: NULL + 0 is undefined */
 	if (p[0] != '/') {
 		sep = t.len > 3 ? memmem(p, t.len, "://", 3) : NULL;
 		if (!sep)

@@ -85,6 +85,8 @@ struct tt_metrics {
 	 * group without a server, then without a group. */
 	tt_counter *faults;
 	tt_counter accepted; /* downstream connections accepted */
+	/* times accepting paused at the descriptor limit (core/conn.h) */
+	tt_counter accept_paused;
 
 	pthread_mutex_t ring_mu;
 	struct tt_fault_note *ring; /* [ngroups * TT_METRICS_RING] */

@@ -286,6 +286,10 @@ static void process(struct tt_sbuf *b, const struct tt_obs_view *v)
 	       "Downstream connections accepted.");
 	sample(b, "telltale_downstream_connections_accepted_total", none,
 	       tt_counter_get(&v->m->accepted));
+	family(b, "telltale_downstream_accept_paused_total", "counter",
+	       "Times accepting paused because the descriptor limit was near.");
+	sample(b, "telltale_downstream_accept_paused_total", none,
+	       tt_counter_get(&v->m->accept_paused));
 	family(b, "telltale_workers", "gauge", "Worker threads.");
 	sample(b, "telltale_workers", none, v->workers);
 	family(b, "telltale_start_time_seconds", "gauge", "Start time, seconds since the epoch.");

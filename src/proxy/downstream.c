@@ -96,6 +96,16 @@ void tt_exchange_on_ds_timeout(struct tt_exchange *ex)
 	}
 }
 
+int tt_exchange_on_ds_slow(struct tt_exchange *ex, const char *details)
+{
+	if (ex->req_done)
+		return 0;
+	tt_ex_fault(ex, TT_FAULT_REQUEST_BODY_TIMEOUT, TT_STAGE_REQUEST, 0);
+	tt_fault_details(&ex->fault, "%s", details);
+	tt_ex_fail(ex);
+	return 1;
+}
+
 void tt_exchange_abort(struct tt_exchange *ex)
 {
 	if (!ex->fault.id) {

@@ -156,6 +156,11 @@ void tt_exchange_on_ds_written(struct tt_exchange *ex, int status);
 void tt_exchange_on_ds_eof(struct tt_exchange *ex, int err);
 /* The downstream timer fired during the exchange (body idle timeout). */
 void tt_exchange_on_ds_timeout(struct tt_exchange *ex);
+/* The request body arrives slower than limits.downstream_min_rate (the
+ * connection measured it; details says by how much): the body timeout
+ * fault, and 1 is returned. Once the request is complete nothing happens
+ * and 0 is returned. */
+int tt_exchange_on_ds_slow(struct tt_exchange *ex, const char *details);
 /* Cut the exchange at once (shutdown past the grace period). */
 void tt_exchange_abort(struct tt_exchange *ex);
 

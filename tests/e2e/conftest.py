@@ -6,13 +6,16 @@
         assert r.status == 200
         assert tt.log_lines(1)[0]["status"] == 200
 
-The binary is $TELLTALE_BIN (default: ../../build/telltale-san). Each
+The binary is $TELLTALE_BIN (default: ../../build/telltale-san), run under
+$TELLTALE_WRAPPER when set (a command line such as "valgrind
+--error-exitcode=99 --leak-check=full": scripts/valgrind-smoke). Each
 telltale runs in tmp_path with stdout (the access log) and stderr in files
 there; on teardown it gets SIGTERM and must exit 0 with no sanitizer report.
 """
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -119,8 +122,13 @@ def _listening(port):
         return False
 
 
+def wrapper():
+    """The $TELLTALE_WRAPPER command as a list ([] when unset)."""
+    return shlex.split(os.environ.get("TELLTALE_WRAPPER", ""))
+
+
 class Telltale:
-    def __init__(self, argv, cwd, port, name):
+    def __init__(self, argv, cwd, port, name, preexec_fn=None):
         self.argv = argv
         self.cwd = str(cwd)
         self.port = port
@@ -131,11 +139,14 @@ class Telltale:
         self.returncode = None
         self.admin_port = None  # the admin endpoint's port, when the fixture chose it
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(argv, cwd=self.cwd, stdout=out, stderr=err,
-                                         stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(wrapper() + argv, cwd=self.cwd, stdout=out,
+                                         stderr=err, stdin=subprocess.DEVNULL,
+                                         preexec_fn=preexec_fn)
         self.pid = self.proc.pid
 
     def wait_ready(self, timeout=10.0):
+        if wrapper():
+            timeout *= 6  # valgrind starts slowly
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -238,11 +249,12 @@ def telltale(tmp_path):
     given, and admin on a free port of its own unless the config has an
     'admin' key: tt.admin_port) or a YAML string (with "{listen}" replaced
     by the address);
-    telltale(argv=[...]) runs other subcommands, "{listen}" likewise replaced.
+    telltale(argv=[...]) runs other subcommands, "{listen}" likewise replaced;
+    preexec_fn runs in the child before exec (e.g. to lower a limit).
     Returns a started Telltale."""
     started = []
 
-    def start(config=None, argv=None, port=None, ready=True):
+    def start(config=None, argv=None, port=None, ready=True, preexec_fn=None):
         port = port or free_port()
         listen = "127.0.0.1:%d" % port
         name = "telltale%d" % len(started)
@@ -263,7 +275,7 @@ def telltale(tmp_path):
             argv = ["run", "-c", str(cfg_path)]
         else:
             argv = [a.replace("{listen}", listen) for a in argv]
-        tt = Telltale([telltale_bin()] + argv, tmp_path, port, name)
+        tt = Telltale([telltale_bin()] + argv, tmp_path, port, name, preexec_fn)
         tt.admin_port = admin_port
         started.append(tt)
         if ready:

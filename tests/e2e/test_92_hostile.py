@@ -4,9 +4,10 @@ oversized heads, endless header lines and endless chunked bodies are
 bounded and answered; a client that never reads a large response costs
 bounded memory.
 
-Every loop here is bounded in time and in count. (A minimum-rate option,
-which the issue also names, does not exist in telltale: only
-timeouts.downstream_head bounds a slow head, so it is what is tested.)"""
+Every loop here is bounded in time and in count. The slowloris test holds
+timeouts.downstream_head (3 s) against 1,000 connections; the minimum rate
+(limits.downstream_min_rate) is tested in test_94_min_rate.py, and the
+descriptor and connection limits in test_93_exhaustion.py."""
 
 import resource
 import select

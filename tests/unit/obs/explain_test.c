@@ -356,3 +356,18 @@ Test(explain, json_report_reads_back)
 	cr_assert_eq(tt_json_get(&d, root, "since")->type, TT_JSON_NULL);
 	tt_explain_free(&x);
 }
+
+/* Found by fuzz_json (GitHub issue 9): a line without a target made the
+ * route computation add 0 to a NULL pointer. Clang's UBSan flags that and
+ * `make fuzz-replay` replays the input (fuzz/corpus/fuzz_json/
+ * regress_no_target); GCC's does not, so here only the outcome is checked. */
+Test(explain, a_line_without_a_target_has_no_route)
+{
+	static const char in[] = "{\"time\":\"2025-11-26T14:02:00+02:00\",\"status\":503,"
+	                         "\"upstream_stat\":\"http://h/p\"}";
+	struct tt_explain *x = tt_explain_new(INT64_MIN, INT64_MAX);
+	cr_assert_eq(feed(x, in), TT_EXPLAIN_OK);
+	cr_assert_eq(x->routes.n, 1);
+	cr_assert_str_eq(x->routes.e[0].name, "(none)");
+	tt_explain_free(&x);
+}
