@@ -2,10 +2,13 @@
  * Block pool: see buf.h. A free block stores the next pointer in its first
  * bytes; nothing else is kept per block.
  *
- * Blocks are mapped pages, not malloc memory: a block freed past the free
- * list's cap goes back to the kernel at once, so a burst that needed many
- * blocks does not leave the process's RSS high for good (glibc keeps
- * freed 32 KiB chunks in its heap).
+ * Blocks are mapped pages, not malloc memory, so that a burst that needed
+ * many blocks does not leave the process's RSS high for good (glibc keeps
+ * freed 32 KiB chunks in its heap). They go back to the kernel on the
+ * worker's tick (tt_bufpool_trim), not when freed: at 500 concurrent
+ * requests, unmapping every block past a small cap at once and mapping a
+ * fresh one for the next request (page faults, zeroed pages) halved the
+ * requests per second (bench/RESULTS.md).
  */
 #include "core/buf.h"
 
@@ -42,7 +45,8 @@ char *tt_bufpool_get(struct tt_bufpool *p)
 		if (b == MAP_FAILED)
 			abort();
 	}
-	p->nlive++;
+	if (++p->nlive > p->peak)
+		p->peak = p->nlive;
 	return b;
 }
 
@@ -53,13 +57,31 @@ void tt_bufpool_put(struct tt_bufpool *p, char **bp)
 		return;
 	*bp = NULL;
 	p->nlive--;
-	if (p->nfree >= p->max_free) {
+	if (p->nfree >= TT_BUF_MAX_FREE) {
 		munmap(b, p->block_bytes);
 		return;
 	}
 	*(void **)b = p->free;
 	p->free = b;
 	p->nfree++;
+}
+
+void tt_bufpool_trim(struct tt_bufpool *p)
+{
+	size_t keep;
+	/* The working set: the recent peak, decaying by a quarter a tick
+	 * once the load is gone (1000 blocks down to 64 in about a second). */
+	p->want = p->peak > p->want - p->want / 4 ? p->peak : p->want - p->want / 4;
+	p->peak = p->nlive;
+	keep = p->want > p->nlive ? p->want - p->nlive : 0;
+	if (keep < p->max_free)
+		keep = p->max_free;
+	while (p->nfree > keep) {
+		void *next = *(void **)p->free;
+		munmap(p->free, p->block_bytes);
+		p->free = next;
+		p->nfree--;
+	}
 }
 
 void tt_buf_compact(struct tt_buf *b, uint32_t keep)

@@ -19,9 +19,14 @@ struct tt_bufpool {
 	void *free;         /* singly linked free blocks */
 	size_t block_bytes; /* size of every block */
 	size_t nfree;
-	size_t max_free; /* blocks kept on the list; beyond, freed */
+	size_t max_free; /* blocks always kept on the list */
 	size_t nlive;    /* blocks handed out and not yet returned */
+	size_t peak;     /* most blocks live at once since the last trim */
+	size_t want;     /* the working set: recent peaks, decaying */
 };
+
+/* Free blocks past this many are unmapped at once, between ticks. */
+#define TT_BUF_MAX_FREE 8192
 
 void tt_bufpool_init(struct tt_bufpool *p, size_t block_bytes, size_t max_free);
 /* Free every block on the list. Blocks still handed out are the caller's bug. */
@@ -30,6 +35,10 @@ void tt_bufpool_fini(struct tt_bufpool *p);
 char *tt_bufpool_get(struct tt_bufpool *p);
 /* Give a block back; NULL is ignored. Sets *b to NULL. */
 void tt_bufpool_put(struct tt_bufpool *p, char **b);
+/* On the worker's tick: unmap free blocks beyond the recent working set
+ * (and max_free), so memory follows load down without unmapping and
+ * mapping blocks request by request. */
+void tt_bufpool_trim(struct tt_bufpool *p);
 
 /* A linear buffer over one block: bytes [off, len) are unread. */
 struct tt_buf {

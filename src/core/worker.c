@@ -83,6 +83,7 @@ static void on_tick(uv_timer_t *t)
 	tt_conn_expire(w, uv_now(&w->loop));
 	tt_conn_accept_resume(w);
 	tt_log_flush(&w->log);
+	tt_bufpool_trim(&w->bufs);
 	for (size_t i = 0; i < w->nups; i++) {
 		tt_upstream_rt_trim(&w->ups[i], uv_now(&w->loop));
 		tt_upstream_rt_expire(&w->ups[i], uv_now(&w->loop));
