@@ -550,3 +550,30 @@ Test(health, concurrent_successes_are_all_counted)
 	cr_assert_eq(v.state, TT_HEALTH_UP);
 	tt_health_group_free(&g);
 }
+
+Test(health, an_ejected_server_serves_in_panic_when_the_other_is_behind_an_open_circuit)
+{
+	/* The soak's pattern: server 0 ejected (it was down, it is back),
+	 * server 1 down now with its circuit open. Not ejected, server 1
+	 * still looked healthy, so there was no panic and no server: 503
+	 * with server 0 up. */
+	struct tt_cfg_upstream cfg = group(2);
+	cfg.passive.panic_percent = 50;
+	cfg.passive.max_ejected_percent = 50;
+	cfg.breaker = (struct tt_cfg_breaker){50, 2, 1000, 500, 1};
+	struct tt_health_group *g = tt_health_group_new(&cfg);
+	struct tt_health_summary sum;
+	fail(g, 0, 5, 100); /* ejected (5 consecutive failures), its circuit open */
+	tt_health_summary(g, 100, &sum);
+	cr_assert_eq(sum.healthy, 1);
+	/* 600 ms on: server 0's circuit is half-open (open_ms 500), its
+	 * ejection (1 s) still runs; server 1 fails and its circuit opens,
+	 * and the ejection cap keeps it in. */
+	fail(g, 1, 2, 700);
+	cr_assert_not(usable_at(g, 1, 700, NULL));
+	tt_health_summary(g, 700, &sum);
+	cr_assert(sum.panic, "no server can take a request: panic");
+	cr_assert(usable_at(g, 0, 700, NULL), "the ejected server serves in panic");
+	cr_assert_eq(sum.usable, 1);
+	tt_health_group_free(&g);
+}
