@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -239,12 +240,27 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 }
 
 /* Close after the response: shut the write side, drain, then close. */
+/* Could the downstream still be sending? Bytes unread in our buffer or
+ * in the kernel's. If not, a close sends no reset that could destroy the
+ * response, and lingering would only cost a shutdown, a read and a timer
+ * per connection (nginx's lingering_close heuristic does the same). */
+static int may_be_sending(struct tt_conn *c)
+{
+	uv_os_fd_t fd;
+	int n = 0;
+	if (c->unread_body || (c->in.data && c->in.len > c->in.off))
+		return 1;
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0 || ioctl(fd, FIONREAD, &n) != 0)
+		return 1;
+	return n > 0;
+}
+
 static void close_gracefully(struct tt_conn *c)
 {
 	if (c->state == TT_CONN_CLOSING)
 		return;
 	c->state = TT_CONN_CLOSING;
-	if (c->eof) {
+	if (c->eof || (!c->tls && !may_be_sending(c))) {
 		c->state = TT_CONN_IDLE;
 		tt_conn_close(c);
 		return;

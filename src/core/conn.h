@@ -49,6 +49,7 @@ struct tt_conn {
 	unsigned again : 1;
 	unsigned tls_sniff : 1;    /* a TLS listener's connection before its first byte */
 	unsigned plain_on_tls : 1; /* plain HTTP on a TLS listener with redirect_http */
+	unsigned unread_body : 1;  /* an exchange ended before reading its request body */
 	struct tt_worker *w;
 	struct tt_tls_io *tls;       /* NULL on a plain connection */
 	struct tt_exchange *ex;      /* current exchange or NULL */

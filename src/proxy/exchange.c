@@ -206,6 +206,8 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 	ex_log(ex);
 	tt_bufpool_put(&w->bufs, &ex->reqhead);
 	tt_bufpool_put(&w->bufs, &ex->resphead);
+	if (!ex->req_done)
+		c->unread_body = 1; /* the downstream may still be sending it */
 	c->ex = NULL;
 	if (c->writing) {
 		/* libuv still holds ex->wreq (and ex->body): its callback
