@@ -516,52 +516,12 @@ void tt_exchange_start(struct tt_conn *c, const struct tt_h1_head *req)
 
 /* ---- attempts ---- */
 
-static void on_up_ready(struct tt_exchange *ex)
+void tt_ex_up_ready(struct tt_exchange *ex)
 {
 	ex->up->ex = ex;
 	tt_ex_up_timer_arm(ex, 0); /* only the total timeout while the request is sent */
 	tt_upconn_read_start(ex->up, tt_ex_on_up_read);
 	tt_ex_pump_request(ex);
-}
-
-/* The TLS handshake with the upstream failed: the catalogue's TLS row
- * for what the engine observed, with its details and parameter. */
-static void tls_fault(struct tt_exchange *ex, struct tt_tls_conn *t)
-{
-	struct tt_fault f;
-	enum tt_fault_id id;
-	tt_fault_clear(&f);
-	id = tt_tls_classify(t, &f);
-	if (id == TT_FAULT_NONE) {
-		id = TT_FAULT_TLS_PROTOCOL_ERROR;
-		snprintf(f.details, sizeof(f.details), "the TLS connection failed");
-	}
-	tt_ex_fault(ex, id, TT_STAGE_TLS, 0);
-	memcpy(ex->fault.details, f.details, sizeof(f.details));
-	memcpy(ex->fault.param_name, f.param_name, sizeof(f.param_name));
-	memcpy(ex->fault.param_value, f.param_value, sizeof(f.param_value));
-	ex->fault.int_value = f.int_value;
-	ex->fault.param_is_int = f.param_is_int;
-}
-
-void tt_ex_tls_failed(struct tt_exchange *ex)
-{
-	tls_fault(ex, tt_tls_io_conn(ex->up->tls));
-	tt_ex_fail(ex);
-}
-
-static void on_up_handshake(struct tt_tls_io *io, int status)
-{
-	struct tt_upconn *u = tt_tls_io_owner(io);
-	struct tt_exchange *ex = u->ex;
-	if (!ex || u->closing)
-		return;
-	uv_timer_stop(&u->timer);
-	if (status < 0) {
-		tt_ex_tls_failed(ex);
-		return;
-	}
-	on_up_ready(ex);
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -586,18 +546,10 @@ static void on_connect(uv_connect_t *req, int status)
 		a->connect_ms = tt_ex_ms_since(ex->t_connect_start_ns);
 	tt_hist_observe(&ex->c->w->metrics.connect[tt_ex_group(ex)],
 	                tt_ex_ms_since(ex->t_connect_start_ns));
-	if (!ex->pool->group->tls) {
-		on_up_ready(ex);
-		return;
-	}
-	if (tt_upconn_tls_start(u, on_up_handshake) != 0) {
-		tt_ex_fault(ex, TT_FAULT_PROXY_CONFIGURATION_ERROR, TT_STAGE_TLS, 0);
-		tt_fault_details(&ex->fault, "no TLS connection can be made for the name \"%s\"",
-		                 ex->pool->server->host ? ex->pool->server->host : "");
-		tt_ex_fail(ex);
-		return;
-	}
-	tt_ex_up_timer_arm(ex, ex->c->w->cfg->timeouts.upstream_handshake_ms);
+	if (ex->pool->group->tls)
+		tt_ex_tls_start(ex);
+	else
+		tt_ex_up_ready(ex);
 }
 
 static void attempt_run(struct tt_exchange *ex);
@@ -824,7 +776,7 @@ static void attempt_run(struct tt_exchange *ex)
 			a->reused = 1;
 			a->connect_ms = 0;
 		}
-		on_up_ready(ex);
+		tt_ex_up_ready(ex);
 		return;
 	}
 	tt_ex_connect(ex);

@@ -81,6 +81,14 @@ int tt_ex_reparse_request(struct tt_exchange *ex, struct tt_h1_head *req);
 /* Wall clock, ms since the epoch (Date and Expires are compared with it). */
 uint64_t tt_ex_wall_ms(void);
 
+/* The attempt's upstream connection is ready (connected, and past TLS
+ * when the group speaks it): read the response, send the request. */
+void tt_ex_up_ready(struct tt_exchange *ex);
+
+/* TLS for the attempt's connected upstream (ex_tls.c): start the
+ * handshake, then tt_ex_up_ready, or fail with its fault. */
+void tt_ex_tls_start(struct tt_exchange *ex);
+
 /* The upstream TLS connection failed (handshake, or a fatal alert on the
  * first read): record the catalogue's TLS row and answer. */
 void tt_ex_tls_failed(struct tt_exchange *ex);
