@@ -24,8 +24,6 @@
 #include "upstream/health.h"
 #include "upstream/probe.h"
 
-#define BACKLOG 511
-
 struct tt_gen_sink {
 	struct tt_log_sink sink;
 	char *path; /* the config's access_log value; NULL = off */
@@ -153,7 +151,8 @@ int tt_gen_bind_one(const struct sockaddr_storage *addr, socklen_t addr_len, int
 		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (addr->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)addr, addr_len) < 0 || listen(fd, BACKLOG) < 0) {
+	if (bind(fd, (const struct sockaddr *)addr, addr_len) < 0 ||
+	    listen(fd, TT_LISTEN_BACKLOG) < 0) {
 		int e = errno;
 		close(fd);
 		return -e;

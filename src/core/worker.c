@@ -30,7 +30,6 @@
 #include "upstream/resolve.h"
 
 #define TICK_MS 100
-#define BACKLOG 511
 
 void tt_worker_random(struct tt_worker *w, uint64_t *hi, uint64_t *lo)
 {
@@ -142,7 +141,8 @@ static void worker_main(void *arg)
 		uv_tcp_init(&w->loop, &w->listeners[i]);
 		w->listeners[i].data = w;
 		uv_tcp_open(&w->listeners[i], w->listen_fds[i]);
-		int r = uv_listen((uv_stream_t *)&w->listeners[i], BACKLOG, on_connection);
+		int r =
+		    uv_listen((uv_stream_t *)&w->listeners[i], TT_LISTEN_BACKLOG, on_connection);
 		if (r)
 			fprintf(stderr, "telltale: worker %u: listen: %s\n", w->id, uv_strerror(r));
 	}

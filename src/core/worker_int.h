@@ -15,6 +15,12 @@
 #include "core/worker.h"
 #include "obs/admin.h"
 
+/* listen(2)'s backlog for the public listeners. 511 (nginx's) dropped
+ * SYNs when 5,000 clients connected at once, and each dropped one waited a
+ * second for its retransmit (bench/RESULTS.md); the kernel caps it at
+ * net.core.somaxconn (4096 on Debian 12). */
+#define TT_LISTEN_BACKLOG 4096
+
 struct tt_prober;
 struct tt_health_group;
 struct tt_gen_sink;

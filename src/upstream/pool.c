@@ -64,19 +64,30 @@ void tt_upstream_rt_close_idle(struct tt_upstream_rt *u)
 			tt_upconn_close(u->pools[i].idle);
 }
 
-/* Close connections idle past keepalive.idle_timeout, and past the
- * max_idle most recently used, those idle for a second or more. The
- * worker's tick runs it, so that reusing a connection starts and stops no
- * timer (the idle timeout is kept to the tick's 100 ms). */
+/*
+ * Close connections idle past keepalive.idle_timeout; and beyond the idle
+ * connections the recent load needs (at least max_idle), those idle for a
+ * second or more, oldest first. The load's need is the pool's recent peak
+ * of open connections (decaying by 1/32 a tick, so about 10 s after a load
+ * stops the pool is back to max_idle) less those in use. Trimming to
+ * max_idle under a load that needs more made its next swing reconnect
+ * hundreds at once: the origin's listen queue overflowed and those
+ * connects waited a second for a SYN retransmit (p99 of a second at 5,000
+ * connections, bench/RESULTS.md). The worker's tick runs it, so that
+ * reusing a connection starts and stops no timer.
+ */
 static void pool_trim(struct tt_pool *p, uint64_t now_ms)
 {
 	struct tt_upconn *u = p->idle;
-	size_t kept = 0;
+	size_t kept = 0, keep = p->group->keepalive_max_idle, busy = p->nlive - p->nidle;
+	p->want = p->peak > p->want - p->want / 32 ? p->peak : p->want - p->want / 32;
+	p->peak = p->nlive;
+	if (p->want > busy && p->want - busy > keep)
+		keep = p->want - busy;
 	while (u) {
 		struct tt_upconn *next = u->next;
 		uint64_t idle = now_ms - u->idle_since_ms;
-		if (idle >= p->group->keepalive_idle_timeout_ms ||
-		    (kept >= p->group->keepalive_max_idle && idle >= 1000))
+		if (idle >= p->group->keepalive_idle_timeout_ms || (kept >= keep && idle >= 1000))
 			tt_upconn_close(u);
 		else
 			kept++;
@@ -87,8 +98,7 @@ static void pool_trim(struct tt_pool *p, uint64_t now_ms)
 void tt_upstream_rt_trim(struct tt_upstream_rt *u, uint64_t now_ms)
 {
 	for (size_t i = 0; i < u->cfg->nservers; i++)
-		if (u->pools[i].nidle)
-			pool_trim(&u->pools[i], now_ms);
+		pool_trim(&u->pools[i], now_ms);
 }
 
 void tt_upstream_rt_fini(struct tt_upstream_rt *u)
@@ -391,7 +401,8 @@ struct tt_upconn *tt_upconn_connect(struct tt_pool *p, struct tt_exchange *ex,
 	uv_timer_init(&p->w->loop, &u->timer);
 	u->tcp.data = u->timer.data = u->creq.data = u->wreq.data = u;
 	u->handles = 2;
-	p->nlive++;
+	if (++p->nlive > p->peak)
+		p->peak = p->nlive;
 	uv_tcp_nodelay(&u->tcp, 1);
 	*err = uv_tcp_connect(&u->creq, &u->tcp, sa, cb);
 	if (*err) {

@@ -7,11 +7,13 @@
  * Just before reuse it is probed with a non-blocking MSG_PEEK, which catches
  * a close that arrived after the loop's last poll (the keep-alive race).
  * Idle connections hold no buffer block and expire after the group's
- * keepalive idle_timeout. A pool may hold more than max_idle connections for
- * a moment, after a burst: the worker's tick trims it back to max_idle,
- * oldest first, once the extra ones have been idle for a second. Closing
- * them at once would reopen as many on the next burst (measured in bench/:
- * 45,000 upstream connects in 10 s at 500 concurrent requests).
+ * keepalive idle_timeout. A pool holds more than max_idle idle connections
+ * while the recent load needs them (its peak of open connections, decaying
+ * over about 10 s): the worker's tick closes the extra ones, oldest first,
+ * once idle for a second. Closing them at once would reopen as many on the
+ * next swing of the load (measured in bench/: 45,000 upstream connects in
+ * 10 s at 500 concurrent requests; at 5,000, overflowing the origin's
+ * listen queue).
  *
  * Invariant: a connection is in exactly one of: connecting/active (ex set),
  * idle (on its pool's list, ex NULL), closing (neither).
@@ -58,6 +60,8 @@ struct tt_pool {
 	size_t max_live; /* this worker's share of max_connections; 0 = no limit */
 	uint32_t active; /* attempts in flight on this server (this worker), for least_conn/p2c */
 	double ewma_ms;  /* response head latency moving average, ms; 0 = unknown */
+	size_t peak;     /* most connections open at once since the last trim */
+	size_t want;     /* the recent load's connections: peaks, decaying */
 	char addr[64];   /* "ip:port" text (a named server: "host:port"), for logs */
 	struct tt_addrset *dyn; /* a named server's addresses (resolve.h); NULL for an IP */
 };
