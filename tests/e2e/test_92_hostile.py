@@ -53,12 +53,17 @@ class RssSampler:
 
 def raise_nofile(need):
     """Raise this process's soft RLIMIT_NOFILE to at least `need` (telltale,
-    started afterwards, inherits it); skip when the hard limit is lower.
+    started afterwards, inherits it), the hard limit too when it is lower
+    (the tests run as root, as on CI); fails when it cannot be raised.
     Returns the previous limits."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < need:
-        pytest.skip("RLIMIT_NOFILE hard limit %d is below the %d descriptors this test needs"
-                    % (hard, need))
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, need))
+        except (ValueError, OSError) as e:
+            pytest.fail("RLIMIT_NOFILE hard limit %d is below the %d descriptors this test "
+                        "needs and cannot be raised: %s" % (hard, need, e), pytrace=False)
+        hard = need
     if soft != resource.RLIM_INFINITY and soft < need:
         resource.setrlimit(resource.RLIMIT_NOFILE, (need if hard == resource.RLIM_INFINITY
                                                     else min(hard, max(need, 4096)), hard))
