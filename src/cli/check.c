@@ -22,20 +22,9 @@ int tt_cli_check(int argc, char **argv)
 	struct tt_config *cfg = NULL;
 	size_t nservers = 0;
 
-	for (int i = 1; i < argc; i++) {
-		if (tt_cli_is_help(argv[i])) {
-			fputs(usage, stdout);
-			return 0;
-		}
-		int r = tt_cli_config_flag(argc, argv, &i, &file);
-		if (r <= 0) {
-			fprintf(stderr,
-			        r < 0 ? "telltale check: %s needs a file\n%s"
-			              : "telltale check: unknown argument '%s'\n%s",
-			        argv[i], usage);
-			return 2;
-		}
-	}
+	int done = tt_cli_config_only(argc, argv, "check", usage, &file);
+	if (done >= 0)
+		return done;
 	memset(&diags, 0, sizeof(diags));
 	if (tt_cfg_load_file(file, &cfg, &diags) != 0) {
 		tt_cfg_diags_print(&diags, stderr);

@@ -22,4 +22,11 @@ int tt_cli_config_flag(int argc, char **argv, int *i, const char **file);
 /* 1 when the argument asks for help. */
 int tt_cli_is_help(const char *arg);
 
+/* The arguments of a subcommand that takes only the config flag and
+ * --help: sets *file (keep its default otherwise). Returns -1 to go on,
+ * else the exit status: 0 after printing usage for --help, 2 after a
+ * usage error ("telltale NAME: ..." and usage on stderr). */
+int tt_cli_config_only(int argc, char **argv, const char *name, const char *usage,
+                       const char **file);
+
 #endif

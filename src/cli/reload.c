@@ -108,20 +108,9 @@ int tt_cli_reload(int argc, char **argv)
 	struct tt_config *cfg = NULL;
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (tt_cli_is_help(argv[i])) {
-			fputs(usage, stdout);
-			return 0;
-		}
-		int r = tt_cli_config_flag(argc, argv, &i, &file);
-		if (r <= 0) {
-			fprintf(stderr,
-			        r < 0 ? "telltale reload: %s needs a file\n%s"
-			              : "telltale reload: unknown argument '%s'\n%s",
-			        argv[i], usage);
-			return 2;
-		}
-	}
+	int done = tt_cli_config_only(argc, argv, "reload", usage, &file);
+	if (done >= 0)
+		return done;
 	if (validate(file, &cfg) < 0)
 		return 1;
 	if (!cfg->pid_file) {

@@ -34,6 +34,26 @@ int tt_cli_config_flag(int argc, char **argv, int *i, const char **file)
 	return 1;
 }
 
+int tt_cli_config_only(int argc, char **argv, const char *name, const char *usage_text,
+                       const char **file)
+{
+	for (int i = 1; i < argc; i++) {
+		if (tt_cli_is_help(argv[i])) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		int r = tt_cli_config_flag(argc, argv, &i, file);
+		if (r <= 0) {
+			fprintf(stderr,
+			        r < 0 ? "telltale %s: %s needs a file\n%s"
+			              : "telltale %s: unknown argument '%s'\n%s",
+			        name, argv[i], usage_text);
+			return 2;
+		}
+	}
+	return -1;
+}
+
 int tt_cli_is_help(const char *arg)
 {
 	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0 || strcmp(arg, "help") == 0;
@@ -46,20 +66,9 @@ int tt_cli_run(int argc, char **argv)
 	struct tt_config *cfg = NULL;
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (tt_cli_is_help(argv[i])) {
-			fputs(usage, stdout);
-			return 0;
-		}
-		int r = tt_cli_config_flag(argc, argv, &i, &file);
-		if (r <= 0) {
-			fprintf(stderr,
-			        r < 0 ? "telltale run: %s needs a file\n%s"
-			              : "telltale run: unknown argument '%s'\n%s",
-			        argv[i], usage);
-			return 2;
-		}
-	}
+	int done = tt_cli_config_only(argc, argv, "run", usage, &file);
+	if (done >= 0)
+		return done;
 	/* SIGTERM, SIGINT or SIGHUP during start-up waits until tt_server_run
 	 * has its handlers (it unblocks them), then acts as at any other time:
 	 * a stop exits 0 with nothing half started; a reload reloads. */
