@@ -84,29 +84,6 @@ struct tt_tls_conn {
 
 /* ---- small helpers ---- */
 
-static void say(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *buf, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cap == 0)
-		return;
-	va_start(ap, fmt);
-	if (vsnprintf(buf, cap, fmt, ap) < 0)
-		buf[0] = 0;
-	va_end(ap);
-}
-
-/* OpenSSL's reason for the last error queued, and the queue emptied. */
-static const char *ossl_reason(void)
-{
-	const char *r = ERR_reason_error_string(ERR_peek_last_error());
-
-	ERR_clear_error();
-	return r ? r : "unknown error";
-}
-
 static int is_ip(const char *name)
 {
 	unsigned char a[16];
@@ -241,7 +218,7 @@ static struct tt_tls_ctx *ctx_new(int server, enum tt_tls_version lo, enum tt_tl
 	SSL_CTX_set_security_level(c->ssl, 2);
 	if (!SSL_CTX_set_min_proto_version(c->ssl, version_of(lo, 0)) ||
 	    !SSL_CTX_set_max_proto_version(c->ssl, version_of(hi, 1))) {
-		say(err, errcap, "unsupported TLS version bounds: %s", ossl_reason());
+		tt_tls_say(err, errcap, "unsupported TLS version bounds: %s", tt_tls_ossl_reason());
 		tt_tls_ctx_unref(&c);
 		return NULL;
 	}
@@ -264,7 +241,8 @@ static int server_certs(struct tt_tls_ctx *c, const struct tt_tls_server_spec *s
 	for (size_t i = 0; i < spec->ncerts; i++) {
 		const struct tt_tls_cert_spec *cs = &spec->certs[i];
 		if (!cs->cert_file || !cs->key_file) {
-			say(err, errcap, "certificate %zu: both cert and key are needed", i + 1);
+			tt_tls_say(err, errcap, "certificate %zu: both cert and key are needed",
+			           i + 1);
 			return -1;
 		}
 		if (tt_tls_pair_load(&c->pairs[i], cs->cert_file, cs->key_file, err, errcap) != 0)
@@ -273,8 +251,8 @@ static int server_certs(struct tt_tls_ctx *c, const struct tt_tls_server_spec *s
 	}
 	if (SSL_CTX_use_cert_and_key(c->ssl, c->pairs[0].leaf, c->pairs[0].key, c->pairs[0].chain,
 	                             1) != 1) {
-		say(err, errcap, "%s: unusable certificate: %s", spec->certs[0].cert_file,
-		    ossl_reason());
+		tt_tls_say(err, errcap, "%s: unusable certificate: %s", spec->certs[0].cert_file,
+		           tt_tls_ossl_reason());
 		return -1;
 	}
 	return 0;
@@ -286,7 +264,8 @@ static int server_client_ca(struct tt_tls_ctx *c, const char *file, char *err, s
 
 	if (SSL_CTX_load_verify_locations(c->ssl, file, NULL) != 1 ||
 	    !(names = SSL_load_client_CA_file(file))) {
-		say(err, errcap, "%s: cannot load CA certificates: %s", file, ossl_reason());
+		tt_tls_say(err, errcap, "%s: cannot load CA certificates: %s", file,
+		           tt_tls_ossl_reason());
 		return -1;
 	}
 	SSL_CTX_set_client_CA_list(c->ssl, names);
@@ -299,9 +278,9 @@ struct tt_tls_ctx *tt_tls_server_new(const struct tt_tls_server_spec *spec, char
 {
 	struct tt_tls_ctx *c;
 
-	say(err, errcap, "%s", "");
+	tt_tls_say(err, errcap, "%s", "");
 	if (!spec->certs || spec->ncerts == 0) {
-		say(err, errcap, "a TLS listener needs at least one certificate");
+		tt_tls_say(err, errcap, "a TLS listener needs at least one certificate");
 		return NULL;
 	}
 	c = ctx_new(1, spec->min_version, spec->max_version, err, errcap);
@@ -330,13 +309,15 @@ static int client_cert(struct tt_tls_ctx *c, const struct tt_tls_client_spec *sp
 	int rc = 0;
 
 	if (!spec->client_key) {
-		say(err, errcap, "%s: client_key is needed with client_cert", spec->client_cert);
+		tt_tls_say(err, errcap, "%s: client_key is needed with client_cert",
+		           spec->client_cert);
 		return -1;
 	}
 	if (tt_tls_pair_load(&p, spec->client_cert, spec->client_key, err, errcap) != 0)
 		return -1;
 	if (SSL_CTX_use_cert_and_key(c->ssl, p.leaf, p.key, p.chain, 1) != 1) {
-		say(err, errcap, "%s: unusable certificate: %s", spec->client_cert, ossl_reason());
+		tt_tls_say(err, errcap, "%s: unusable certificate: %s", spec->client_cert,
+		           tt_tls_ossl_reason());
 		rc = -1;
 	}
 	tt_tls_pair_fini(&p);
@@ -349,9 +330,9 @@ struct tt_tls_ctx *tt_tls_client_new(const struct tt_tls_client_spec *spec, char
 	struct tt_tls_ctx *c;
 	int ok;
 
-	say(err, errcap, "%s", "");
+	tt_tls_say(err, errcap, "%s", "");
 	if (spec->sni && strlen(spec->sni) >= NAME_MAX_LEN) {
-		say(err, errcap, "sni: name longer than %d bytes", NAME_MAX_LEN - 1);
+		tt_tls_say(err, errcap, "sni: name longer than %d bytes", NAME_MAX_LEN - 1);
 		return NULL;
 	}
 	c = ctx_new(0, spec->min_version, spec->max_version, err, errcap);
@@ -359,14 +340,14 @@ struct tt_tls_ctx *tt_tls_client_new(const struct tt_tls_client_spec *spec, char
 		return NULL;
 	c->verify = !spec->no_verify;
 	if (spec->sni)
-		say(c->sni, sizeof(c->sni), "%s", spec->sni);
+		tt_tls_say(c->sni, sizeof(c->sni), "%s", spec->sni);
 	if (spec->ca_file)
 		ok = SSL_CTX_load_verify_locations(c->ssl, spec->ca_file, NULL) == 1;
 	else
 		ok = SSL_CTX_set_default_verify_paths(c->ssl) == 1;
 	if (!ok) {
-		say(err, errcap, "%s: cannot load CA certificates: %s",
-		    spec->ca_file ? spec->ca_file : "system store", ossl_reason());
+		tt_tls_say(err, errcap, "%s: cannot load CA certificates: %s",
+		           spec->ca_file ? spec->ca_file : "system store", tt_tls_ossl_reason());
 		goto fail;
 	}
 	if (spec->client_cert && client_cert(c, spec, err, errcap) != 0)
@@ -425,7 +406,7 @@ static int client_setup(struct tt_tls_conn *t, const char *sni)
 		return c->verify ? -1 : 0; /* verifying needs a name to check */
 	if (strlen(name) >= sizeof(t->name))
 		return -1;
-	say(t->name, sizeof(t->name), "%s", name);
+	tt_tls_say(t->name, sizeof(t->name), "%s", name);
 	if (is_ip(name)) {
 		/* No SNI for an address (RFC 6066 section 3); the certificate
 		 * must carry it as an IP subjectAltName. */
@@ -867,16 +848,17 @@ void tt_tls_info(const struct tt_tls_conn *t, struct tt_tls_info *out)
 	out->verify_text = X509_verify_cert_error_string(out->verify_code);
 	sni = t->ctx->server ? SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name) : t->name;
 	if (sni)
-		say(out->sni, sizeof(out->sni), "%s", sni);
+		tt_tls_say(out->sni, sizeof(out->sni), "%s", sni);
 	if (t->done) {
 		const SSL_CIPHER *cipher = SSL_get_current_cipher(t->ssl);
-		say(out->version, sizeof(out->version), "%s", SSL_get_version(t->ssl));
+		tt_tls_say(out->version, sizeof(out->version), "%s", SSL_get_version(t->ssl));
 		if (cipher)
-			say(out->cipher, sizeof(out->cipher), "%s", SSL_CIPHER_get_name(cipher));
+			tt_tls_say(out->cipher, sizeof(out->cipher), "%s",
+			           SSL_CIPHER_get_name(cipher));
 		SSL_get0_alpn_selected(t->ssl, &alpn, &alpn_len);
 		if (alpn && alpn_len < sizeof(out->alpn))
-			say(out->alpn, sizeof(out->alpn), "%.*s", (int)alpn_len,
-			    (const char *)alpn);
+			tt_tls_say(out->alpn, sizeof(out->alpn), "%.*s", (int)alpn_len,
+			           (const char *)alpn);
 		out->resumed = SSL_session_reused(t->ssl) == 1;
 	}
 	info_chain(t, out);

@@ -24,9 +24,7 @@
 #include "net/tls.h"
 #include "net/tls_int.h"
 
-static void say(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *buf, size_t cap, const char *fmt, ...)
+void tt_tls_say(char *buf, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -38,8 +36,7 @@ static void say(char *buf, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* OpenSSL's reason for the last error queued, and the queue emptied. */
-static const char *ossl_reason(void)
+const char *tt_tls_ossl_reason(void)
 {
 	const char *r = ERR_reason_error_string(ERR_peek_last_error());
 
@@ -91,13 +88,14 @@ static int read_certs(struct tt_tls_pair *p, const char *file, char *err, size_t
 	X509 *x;
 
 	if (!b) {
-		say(err, errcap, "%s: cannot open: %s", file, strerror(errno));
+		tt_tls_say(err, errcap, "%s: cannot open: %s", file, strerror(errno));
 		ERR_clear_error();
 		return -1;
 	}
 	p->leaf = PEM_read_bio_X509(b, NULL, tt_tls_no_password, NULL);
 	if (!p->leaf) {
-		say(err, errcap, "%s: no PEM certificate in it (%s)", file, ossl_reason());
+		tt_tls_say(err, errcap, "%s: no PEM certificate in it (%s)", file,
+		           tt_tls_ossl_reason());
 		BIO_free(b);
 		return -1;
 	}
@@ -123,19 +121,20 @@ int tt_tls_pair_load(struct tt_tls_pair *p, const char *cert, const char *key, c
 		return -1;
 	b = BIO_new_file(key, "r");
 	if (!b) {
-		say(err, errcap, "%s: cannot open: %s", key, strerror(errno));
+		tt_tls_say(err, errcap, "%s: cannot open: %s", key, strerror(errno));
 		goto fail;
 	}
 	p->key = PEM_read_bio_PrivateKey(b, NULL, tt_tls_no_password, NULL);
 	BIO_free(b);
 	if (!p->key) {
-		say(err, errcap,
-		    "%s: no readable PEM private key (encrypted keys are not supported): %s", key,
-		    ossl_reason());
+		tt_tls_say(err, errcap,
+		           "%s: no readable PEM private key (encrypted keys are not supported): %s",
+		           key, tt_tls_ossl_reason());
 		goto fail;
 	}
 	if (X509_check_private_key(p->leaf, p->key) != 1) {
-		say(err, errcap, "%s: the key does not match the certificate in %s", key, cert);
+		tt_tls_say(err, errcap, "%s: the key does not match the certificate in %s", key,
+		           cert);
 		goto fail;
 	}
 	return 0;
@@ -190,25 +189,27 @@ enum tt_tls_check tt_tls_check_pair(const char *cert_file, const char *key_file,
 	tt_tls_time_text(X509_get0_notAfter(p.leaf), until, sizeof(until));
 	/* From now (NULL) to notAfter: negative when already past. */
 	if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(p.leaf))) {
-		say(msg, msgcap, "%s: unreadable notAfter date", cert_file);
+		tt_tls_say(msg, msgcap, "%s: unreadable notAfter date", cert_file);
 		rc = TT_TLS_CHECK_ERROR;
 	} else if (X509_cmp_current_time(X509_get0_notBefore(p.leaf)) > 0) {
 		char from[24];
 		tt_tls_time_text(X509_get0_notBefore(p.leaf), from, sizeof(from));
-		say(msg, msgcap, "%s: not valid before %s (subject %s; names %s; notAfter %s)",
-		    cert_file, from, subject, sans[0] ? sans : "none", until);
+		tt_tls_say(msg, msgcap,
+		           "%s: not valid before %s (subject %s; names %s; notAfter %s)", cert_file,
+		           from, subject, sans[0] ? sans : "none", until);
 		rc = TT_TLS_CHECK_ERROR;
 	} else if (days < 0 || secs < 0) {
-		say(msg, msgcap, "%s: expired on %s, %d days ago (subject %s; names %s)", cert_file,
-		    until, days < 0 ? -days : 0, subject, sans[0] ? sans : "none");
+		tt_tls_say(msg, msgcap, "%s: expired on %s, %d days ago (subject %s; names %s)",
+		           cert_file, until, days < 0 ? -days : 0, subject,
+		           sans[0] ? sans : "none");
 		rc = TT_TLS_CHECK_ERROR;
 	} else if (days < TT_TLS_EXPIRY_WARN_DAYS) {
-		say(msg, msgcap, "%s: expires in %d days, on %s (subject %s; names %s)", cert_file,
-		    days, until, subject, sans[0] ? sans : "none");
+		tt_tls_say(msg, msgcap, "%s: expires in %d days, on %s (subject %s; names %s)",
+		           cert_file, days, until, subject, sans[0] ? sans : "none");
 		rc = TT_TLS_CHECK_WARN;
 	} else {
-		say(msg, msgcap, "%s: valid until %s, %d days left (subject %s; names %s)",
-		    cert_file, until, days, subject, sans[0] ? sans : "none");
+		tt_tls_say(msg, msgcap, "%s: valid until %s, %d days left (subject %s; names %s)",
+		           cert_file, until, days, subject, sans[0] ? sans : "none");
 	}
 	ERR_clear_error();
 	tt_tls_pair_fini(&p);

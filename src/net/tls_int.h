@@ -19,6 +19,12 @@ struct tt_tls_pair {
 	EVP_PKEY *key;
 };
 
+/* printf into buf[0..cap), "" when formatting fails; cap 0 writes nothing. */
+void tt_tls_say(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* OpenSSL's reason for the last error queued, and the queue emptied. */
+const char *tt_tls_ossl_reason(void);
+
 /* Load a PEM certificate file (leaf first, then its chain) and a PEM key,
  * and check that they match. 0, or -1 with "FILE: reason" in err and p
  * left empty. Leaves the OpenSSL error queue empty. */

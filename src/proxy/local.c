@@ -61,6 +61,24 @@ static ssize_t render_body(struct tt_exchange *ex, const char *proxy_status, con
 	return tt_error_body(ex->body, BODY_MAX, kind, &v, ctype);
 }
 
+/* Write a whole local response: the exchange is done once it is written
+ * (at once, or in tt_ex_local_send's write callback); a failed write
+ * closes the connection. */
+static void send_whole(struct tt_exchange *ex, uv_buf_t *iov, int n)
+{
+	struct tt_conn *c = ex->c;
+	int r;
+	ex->resp_started = 1;
+	ex->resp = TT_RESP_DONE;
+	r = tt_conn_write(c, iov, n, &ex->bytes_out);
+	if (r < 0) {
+		tt_ex_free(ex, 0);
+		tt_conn_close(c);
+	} else if (r == 1) {
+		tt_ex_free(ex, 1);
+	}
+}
+
 void tt_ex_local_send(struct tt_exchange *ex)
 {
 	struct tt_conn *c = ex->c;
@@ -69,7 +87,7 @@ void tt_ex_local_send(struct tt_exchange *ex)
 	const char *ctype = "text/plain; charset=utf-8";
 	uv_buf_t iov[2];
 	ssize_t blen, hlen;
-	int r, n = 1;
+	int n = 1;
 
 	ex->local_pending = 0;
 	if (tt_ps_member(ps, sizeof(ps), w->ps_name, &ex->fault, ex->upstream_status, c->detail) <
@@ -92,15 +110,7 @@ void tt_ex_local_send(struct tt_exchange *ex)
 	iov[0] = uv_buf_init(ex->resphead, (unsigned)hlen);
 	if (ex->method_id != TT_METHOD_HEAD)
 		iov[n++] = uv_buf_init(ex->body, (unsigned)blen);
-	ex->resp_started = 1;
-	ex->resp = TT_RESP_DONE;
-	r = tt_conn_write(c, iov, n, &ex->bytes_out);
-	if (r < 0) {
-		tt_ex_free(ex, 0);
-		tt_conn_close(c);
-	} else if (r == 1) {
-		tt_ex_free(ex, 1);
-	}
+	send_whole(ex, iov, n);
 }
 
 void tt_ex_local_redirect(struct tt_exchange *ex, const char *path, size_t path_len)
@@ -111,7 +121,6 @@ void tt_ex_local_redirect(struct tt_exchange *ex, const char *path, size_t path_
 	size_t host_len = ex->host_len;
 	ssize_t hlen;
 	uv_buf_t iov;
-	int r;
 
 	if (!host_len) {
 		host = w->cfg->listeners[c->listener].address;
@@ -129,15 +138,7 @@ void tt_ex_local_redirect(struct tt_exchange *ex, const char *path, size_t path_
 		return;
 	}
 	iov = uv_buf_init(ex->resphead, (unsigned)hlen);
-	ex->resp_started = 1;
-	ex->resp = TT_RESP_DONE;
-	r = tt_conn_write(c, &iov, 1, &ex->bytes_out);
-	if (r < 0) {
-		tt_ex_free(ex, 0);
-		tt_conn_close(c);
-	} else if (r == 1) {
-		tt_ex_free(ex, 1);
-	}
+	send_whole(ex, &iov, 1);
 }
 
 /* An admin page on a public listener (admin.allow_public): rendered here,
@@ -150,7 +151,7 @@ void tt_ex_local_admin(struct tt_exchange *ex, const char *path, size_t path_len
 	const char *ctype;
 	uv_buf_t iov[2];
 	ssize_t hlen;
-	int r, n = 1;
+	int n = 1;
 
 	ex->local = 1;
 	ex->status = tt_admin_render(w->admin, path, path_len, c->detail, &body, &ctype);
@@ -167,15 +168,7 @@ void tt_ex_local_admin(struct tt_exchange *ex, const char *path, size_t path_len
 	tt_sbuf_fini(&body);
 	if (!ex->req_done)
 		ex->ds_keep = 0;
-	ex->resp_started = 1;
-	ex->resp = TT_RESP_DONE;
-	r = tt_conn_write(c, iov, n, &ex->bytes_out);
-	if (r < 0) {
-		tt_ex_free(ex, 0);
-		tt_conn_close(c);
-	} else if (r == 1) {
-		tt_ex_free(ex, 1);
-	}
+	send_whole(ex, iov, n);
 }
 
 /* Write a stored copy; the exchange is done once it is written. */
@@ -195,7 +188,7 @@ static void send_stale(struct tt_exchange *ex, const struct tt_stale_result *res
 	size_t blen;
 	uv_buf_t iov[2];
 	ssize_t hlen;
-	int n = 1, r;
+	int n = 1;
 
 	if (!ex->resphead)
 		ex->resphead = tt_bufpool_get(&w->bufs);
@@ -211,15 +204,7 @@ static void send_stale(struct tt_exchange *ex, const struct tt_stale_result *res
 	tt_stale_body(ex->stale, &body, &blen);
 	if (ex->method_id != TT_METHOD_HEAD && blen)
 		iov[n++] = uv_buf_init((char *)body, (unsigned)blen);
-	ex->resp_started = 1;
-	ex->resp = TT_RESP_DONE;
-	r = tt_conn_write(c, iov, n, &ex->bytes_out);
-	if (r < 0) {
-		tt_ex_free(ex, 0);
-		tt_conn_close(c);
-	} else if (r == 1) {
-		tt_ex_free(ex, 1);
-	}
+	send_whole(ex, iov, n);
 }
 
 /*

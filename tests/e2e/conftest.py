@@ -24,6 +24,7 @@ import time
 import pytest
 
 import httpc
+from tls_util import TlsUpstream, make_certs
 from upstreams import AppUpstream, RawUpstream
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -346,3 +347,25 @@ def raw_upstream():
     yield make
     for r in made:
         r.close()
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory):
+    """The TLS test certificates (tls_util.py), made once per run."""
+    return make_certs(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture
+def tls_upstream(certs):
+    """Factory: tls_upstream(**options) -> a started TlsUpstream (tls_util.py),
+    closed on teardown."""
+    made = []
+
+    def make(**kw):
+        u = TlsUpstream(certs, **kw)
+        made.append(u)
+        return u
+
+    yield make
+    for u in made:
+        u.close()

@@ -18,26 +18,6 @@ import httpc
 from conftest import free_port, group_config, run_cli
 from sfv import Token
 from stories import our_member
-from tls_util import TlsUpstream, make_certs
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    return make_certs(tmp_path_factory.mktemp("certs"))
-
-
-@pytest.fixture
-def tls_upstream(certs):
-    made = []
-
-    def make(**kw):
-        u = TlsUpstream(certs, **kw)
-        made.append(u)
-        return u
-
-    yield make
-    for u in made:
-        u.close()
 
 
 def tls_listener(certs, port, names=("localhost",), **extra):

@@ -26,7 +26,6 @@ from conftest import run_cli, to_yaml
 from httpc import ResponseError, build_request
 from stories import closed_port_addr, config, our_member
 from test_45_fault_stories import RAW_CASES, syn_blackhole
-from tls_util import TlsUpstream, make_certs
 from upstreams import close, recv_head, send, sleep
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "net"))
@@ -232,25 +231,6 @@ def test_doctor_upstream_flag_probes_every_server(app, app2, tmp_path):
 
 
 # -- step 4: TLS --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    return make_certs(tmp_path_factory.mktemp("certs"))
-
-
-@pytest.fixture
-def tls_upstream(certs):
-    made = []
-
-    def make(**kw):
-        u = TlsUpstream(certs, **kw)
-        made.append(u)
-        return u
-
-    yield make
-    for u in made:
-        u.close()
 
 
 def tls_doctor(tmp_path, up, tls, timeouts=None, keepalive=False, name="doctor.yaml"):
