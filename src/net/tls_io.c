@@ -243,7 +243,7 @@ int tt_tls_io_write(struct tt_tls_io *io, uv_write_t *req, const uv_buf_t *bufs,
 {
 	int r;
 	if (io->dead || io->wreq || !io->open || n > TT_TLS_IO_BUFS || n < 0)
-		return -1;
+		return UV_EBUSY;
 	memcpy(io->wbufs, bufs, (size_t)n * sizeof(*bufs));
 	io->nw = n;
 	io->iw = 0;
@@ -253,7 +253,8 @@ int tt_tls_io_write(struct tt_tls_io *io, uv_write_t *req, const uv_buf_t *bufs,
 	if (r != 0) {
 		io->wreq = NULL;
 		io->nw = io->iw = 0;
-		return r;
+		/* The socket's own error tells more than "TLS failed". */
+		return r > 0 ? r : io->werr ? io->werr : UV_EPROTO;
 	}
 	return 0;
 }

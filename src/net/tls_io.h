@@ -77,8 +77,9 @@ void tt_tls_io_read_stop(struct tt_tls_io *io);
  * Write plaintext: bufs[0..n) (n <= TT_TLS_IO_BUFS; the array is copied,
  * the bytes must stay valid until done). Returns 1 when every byte was
  * encrypted and sent now (cb will not run), 0 when the rest goes out
- * later (cb(req, status) then runs once), -1 on failure or when a write
- * is already pending. One write at a time.
+ * later (cb(req, status) then runs once), or a libuv error code: the
+ * socket's (UV_EPIPE, UV_ECONNRESET...), UV_EPROTO when TLS itself failed,
+ * UV_EBUSY when a write is already pending. One write at a time.
  */
 int tt_tls_io_write(struct tt_tls_io *io, uv_write_t *req, const uv_buf_t *bufs, int n,
                     uv_write_cb cb);

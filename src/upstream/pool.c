@@ -303,8 +303,10 @@ int tt_upconn_write(struct tt_upconn *u, uv_buf_t *iov, int n, uv_write_cb cb, i
 
 	if (u->tls) {
 		r = tt_tls_io_write(u->tls, &u->wreq, iov, n, cb);
-		if (r < 0)
-			*err = UV_EPROTO;
+		if (r < 0) {
+			*err = r;
+			return -1;
+		}
 		u->writing = r == 0;
 		return r;
 	}

@@ -146,7 +146,7 @@ def test_plain_http_on_a_tls_port_is_closed_and_logged(https):
 def test_plain_http_is_redirected_with_redirect_http(telltale, app, certs):
     port = free_port()
     cfg = group_config([app], listen=tls_listener(certs, port, redirect_http=True))
-    tt = telltale(cfg, port=port)
+    telltale(cfg, port=port)
     r = httpc.request(port, "GET", "/some/path?q=1", host="localhost:%d" % port)
     assert r.status == 301
     assert r.header("location") == "https://localhost:%d/some/path?q=1" % port
@@ -351,7 +351,7 @@ def test_start_refuses_an_expired_certificate(telltale, certs, tmp_path):
 def test_websocket_through_a_tls_listener(telltale, certs):
     import base64
     import os
-    from test_58_websocket import TunnelUpstream, Stream, field, frame, handshake, ws_echo
+    from test_58_websocket import TunnelUpstream, Stream, frame, handshake, ws_echo
 
     up = TunnelUpstream(ws_echo)
     try:
