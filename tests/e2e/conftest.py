@@ -40,10 +40,23 @@ def telltale_bin():
     return os.path.abspath(path)
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 where nothing listens now, never the same one
+    twice in a run: a port a test keeps closed (a dead upstream) must not
+    come back as telltale's own listener or admin port, or the "refused"
+    upstream answers (seen: a 502 proxy_loop_detected instead of
+    connection_refused)."""
+    for _ in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no fresh port on 127.0.0.1")
 
 
 def sanitizer_report(text):

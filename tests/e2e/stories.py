@@ -12,11 +12,10 @@ access log line, all read from one Expect.
 import html.parser
 import json
 import re
-import socket
 import threading
 import time
 
-from conftest import upstream_config
+from conftest import free_port, upstream_config
 from httpc import Conn, build_request
 from sfv import Token, parse_field_lines
 
@@ -412,10 +411,9 @@ def assert_address_hidden(r, addr):
 
 
 def closed_port_addr():
-    """An address on 127.0.0.1 where nothing listens."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return "127.0.0.1:%d" % s.getsockname()[1]
+    """An address on 127.0.0.1 where nothing listens (free_port: never
+    handed out again in this run)."""
+    return "127.0.0.1:%d" % free_port()
 
 
 def timed(fn, *args, **kwargs):

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import upstream_config
 from sfv import Token
-from stories import NAME, config, fetch, our_member, proxy_status
+from stories import NAME, closed_port_addr, config, fetch, our_member, proxy_status
 
 
 def with_headers(path, *pairs):
@@ -61,9 +61,7 @@ def test_upstream_members_are_kept_and_ours_is_appended(telltale, app):
 
 def test_error_response_has_one_member_with_an_error(telltale):
     # A closed port: telltale's generated 502 carries exactly its own member.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = "127.0.0.1:%d" % s.getsockname()[1]
+    dead = closed_port_addr()
     tt = telltale(config(dead))
     r = fetch(tt)
     assert r.status == 502, r
