@@ -187,17 +187,23 @@ static double slow_factor(const struct tt_health_group *g, const struct server *
 	return f < TT_HEALTH_SLOW_START_FLOOR ? TT_HEALTH_SLOW_START_FLOOR : f;
 }
 
-static int in_panic(const struct tt_health_group *g, size_t healthy)
+/* Panic: below panic_percent healthy (not ejected, not probe-down), or
+ * none of the healthy able to take a request now (all behind an open
+ * circuit). Without the second rule, one ejected server back up and one
+ * open circuit answered 503 with a server ready (found by the soak,
+ * docs/hardening.md); counting open circuits as unhealthy instead sent
+ * traffic to ejected servers while a healthy one was there. */
+static int in_panic(const struct tt_health_group *g, size_t healthy, size_t ready)
 {
 	return g->passive.panic_percent &&
-	       (uint64_t)healthy * 100 < (uint64_t)g->passive.panic_percent * g->n;
+	       ((uint64_t)healthy * 100 < (uint64_t)g->passive.panic_percent * g->n || !ready);
 }
 
 void tt_health_snapshot(const struct tt_health_group *g, uint64_t now_ms, int *usable,
                         double *factor)
 {
 	assert(g->magic == TT_HEALTH_MAGIC);
-	size_t healthy = 0;
+	size_t healthy = 0, ready = 0;
 	/* First pass: the circuit's verdict in usable[], the health verdict
 	 * in factor[] (-1 = unhealthy), so panic can be decided on the
 	 * whole group before either is final. */
@@ -206,13 +212,10 @@ void tt_health_snapshot(const struct tt_health_group *g, uint64_t now_ms, int *u
 		int h = is_healthy(s, now_ms);
 		usable[i] = tt_breaker_allows(&s->breaker, &g->breaker, now_ms);
 		factor[i] = h ? slow_factor(g, s, now_ms) : -1.0;
-		/* Healthy means able to take a request now: a server that is not
-		 * ejected but behind an open circuit does not count, or one
-		 * ejected server and one open circuit would answer 503 with the
-		 * ejected server back up (found by the soak, docs/hardening.md). */
-		healthy += (size_t)(h && usable[i]);
+		healthy += (size_t)h;
+		ready += (size_t)(h && usable[i]);
 	}
-	int panic = in_panic(g, healthy);
+	int panic = in_panic(g, healthy, ready);
 	for (size_t i = 0; i < g->n; i++) {
 		if (panic)
 			factor[i] = usable[i] ? 1.0 : 0.0;
@@ -447,7 +450,7 @@ void tt_health_summary(const struct tt_health_group *g, uint64_t now_ms,
 		out->healthy += (size_t)h;
 		ready += (size_t)(h && tt_breaker_allows(&s->breaker, &g->breaker, now_ms));
 	}
-	out->panic = in_panic(g, ready); /* as tt_health_snapshot decides it */
+	out->panic = in_panic(g, out->healthy, ready); /* as tt_health_snapshot decides it */
 	for (size_t i = 0; i < g->n; i++) {
 		const struct server *s = &g->srv[i];
 		if (tt_breaker_allows(&s->breaker, &g->breaker, now_ms) &&
