@@ -630,7 +630,7 @@ void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
 		tt_conn_close(c);
 		return;
 	}
-	uv_tcp_nodelay(&c->tcp, 1);
+	/* TCP_NODELAY came with the socket from its listener (core/gen.c). */
 	memset(&ss, 0, sizeof(ss));
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
 		tt_addr_format((struct sockaddr *)&ss, c->peer, sizeof(c->peer));

@@ -261,6 +261,7 @@ void tt_worker_fini(struct tt_worker *w)
 	free(w->lb_factor);
 	tt_log_buf_fini(&w->log);
 	tt_bufpool_fini(&w->bufs);
+	tt_pipepool_fini(&w->pipes);
 	free(w->fields);
 	free(w->ups);
 	free(w->listeners);

@@ -34,6 +34,7 @@
 #include "http/h1_parse.h"
 #include "obs/access_log.h"
 #include "obs/metrics.h"
+#include "net/splice.h"
 
 #define TT_WORKER_MAGIC 0x74747772u
 
@@ -72,6 +73,7 @@ struct tt_worker {
 	size_t nlisteners;    /* sockets; a reload to fewer workers gives some two per address */
 
 	struct tt_bufpool bufs;
+	struct tt_pipepool pipes;       /* for spliced response bodies (net/splice.h) */
 	struct tt_h1_field *fields;     /* scratch for one parse: limits.header_count */
 	struct tt_h1_field *req_fields; /* scratch to parse a kept request head again */
 	struct tt_stale_store *stale;   /* stale-if-error copies; NULL when off */

@@ -87,6 +87,8 @@ struct tt_metrics {
 	tt_counter accepted; /* downstream connections accepted */
 	/* times accepting paused at the descriptor limit (core/conn.h) */
 	tt_counter accept_paused;
+	/* response body bytes moved socket to socket by splice (net/splice.h) */
+	tt_counter spliced;
 
 	pthread_mutex_t ring_mu;
 	struct tt_fault_note *ring; /* [ngroups * TT_METRICS_RING] */

@@ -121,4 +121,6 @@ void tt_metrics_fold(struct tt_metrics *dst, const struct tt_config *dcfg,
 	fold_groups(dst, dcfg, src, scfg, gauges);
 	add_n(&dst->faults[dnone], &src->faults[snone], TT_FAULT__COUNT);
 	tt_counter_add(&dst->accepted, tt_counter_get(&src->accepted));
+	tt_counter_add(&dst->accept_paused, tt_counter_get(&src->accept_paused));
+	tt_counter_add(&dst->spliced, tt_counter_get(&src->spliced));
 }

@@ -290,6 +290,11 @@ static void process(struct tt_sbuf *b, const struct tt_obs_view *v)
 	       "Times accepting paused because the descriptor limit was near.");
 	sample(b, "telltale_downstream_accept_paused_total", none,
 	       tt_counter_get(&v->m->accept_paused));
+	family(b, "telltale_response_body_spliced_bytes_total", "counter",
+	       "Response body bytes moved from upstream to downstream socket by splice, "
+	       "never copied through telltale's memory.");
+	sample(b, "telltale_response_body_spliced_bytes_total", none,
+	       tt_counter_get(&v->m->spliced));
 	family(b, "telltale_workers", "gauge", "Worker threads.");
 	sample(b, "telltale_workers", none, v->workers);
 	family(b, "telltale_start_time_seconds", "gauge", "Start time, seconds since the epoch.");

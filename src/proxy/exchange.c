@@ -201,6 +201,10 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 		else
 			tt_upconn_close(u);
 	}
+	if (ex->splicing) {
+		tt_pipe_put(&w->pipes, &ex->pipe); /* closed if bytes are left in it */
+		ex->splicing = 0;
+	}
 	if (ex->has_body && !ex->req_done)
 		ex->bytes_in = ex->reqpump.body_bytes;
 	ex_log(ex);

@@ -29,6 +29,7 @@
 #include "http/h1_parse.h"
 #include "http/traceparent.h"
 #include "proxy/headers.h"
+#include "net/splice.h"
 #include "proxy/pump.h"
 #include "upstream/pool.h"
 
@@ -99,6 +100,11 @@ struct tt_exchange {
 	unsigned tun_ds_shut : 1; /* the upstream ended: downstream write side shut */
 	unsigned tun_up_eof : 1;  /* the upstream sent its end of stream */
 	uint64_t tunnel_last_ms;  /* uv_now() of the tunnel's last byte either way */
+
+	/* A response body spliced socket to socket (response.c, net/splice.h). */
+	struct tt_pipe pipe; /* valid while splicing */
+	unsigned splicing : 1;
+	char spill; /* a byte out of the pipe, written by libuv when the downstream is full */
 
 	/* A server named by host name (proxy/ex_dns.c). */
 	struct tt_dns_req dns;     /* waiting for the resolver */

@@ -302,6 +302,16 @@ static void bad_body_framing(struct tt_exchange *ex)
 	tt_ex_fail(ex);
 }
 
+/* Writing the response downstream failed (err: the libuv code, or 0). */
+static void ds_write_failed(struct tt_exchange *ex, int err)
+{
+	struct tt_conn *c = ex->c;
+	tt_ex_fault(ex, TT_FAULT_DOWNSTREAM_CLOSED, TT_STAGE_RESPOND, err);
+	tt_ex_drop_upstream(ex);
+	tt_ex_free(ex, 0);
+	tt_conn_close(c);
+}
+
 /* Stream response bytes downstream until a write queues or input runs out.
  * Returns -1 when the exchange is gone. */
 static int pump_response(struct tt_exchange *ex)
@@ -332,10 +342,7 @@ static int pump_response(struct tt_exchange *ex)
 		ex->resp_started = 1;
 		r = tt_conn_write(c, iov, n, &ex->bytes_out);
 		if (r < 0) {
-			tt_ex_fault(ex, TT_FAULT_DOWNSTREAM_CLOSED, TT_STAGE_RESPOND, 0);
-			tt_ex_drop_upstream(ex);
-			tt_ex_free(ex, 0);
-			tt_conn_close(c);
+			ds_write_failed(ex, 0);
 			return -1;
 		}
 		if (r == 0)
@@ -422,12 +429,137 @@ static void stall_on_downstream(struct tt_exchange *ex)
 		tt_conn_touch(ex->c);
 }
 
+/* ---- spliced bodies ----
+ * A body passed as it is (Content-Length, or until close to an HTTP/1.0
+ * client) between two plain sockets goes upstream socket -> pipe ->
+ * downstream socket in the kernel once the bytes that came with the head
+ * are written: no copy through telltale's memory (issue 8). Chunked and
+ * TLS bodies, and responses the stale store captures, take the pump. */
+
+/* Below this many body bytes still to come the pump's copy costs less
+ * than the pipe's extra calls. */
+#define SPLICE_MIN_BYTES 16384
+
+static int splice_begin(struct tt_exchange *ex)
+{
+	const struct tt_pump *p = &ex->resppump;
+	if (ex->c->tls || ex->up->tls || p->out != TT_PUMP_OUT_RAW || p->tap || ex->up_eof)
+		return 0;
+	if (p->in == TT_PUMP_IN_LENGTH ? p->remaining < SPLICE_MIN_BYTES : p->in != TT_PUMP_IN_CLOSE)
+		return 0;
+	/* No pipe at the descriptor limit: the pump copies instead. */
+	if (tt_pipe_get(&ex->c->w->pipes, &ex->pipe) != 0)
+		return 0;
+	ex->splicing = 1;
+	return 1;
+}
+
+static void on_up_splice(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct tt_upconn *u = s->data;
+	(void)buf;
+	if (!u->ex)
+		return;
+	if (nread < 0 && nread != UV_ENOBUFS) /* libuv read nothing: not expected */
+		u->ex->up_eof = (int)nread;
+	tt_ex_process_response(u->ex);
+}
+
+/* Empty the pipe downstream. Returns 1 when it is empty, 0 when the
+ * downstream is full (libuv writes one byte of it and its callback goes
+ * on), -1 when the exchange is gone. */
+static int splice_flush(struct tt_exchange *ex, int dfd)
+{
+	struct tt_conn *c = ex->c;
+	while (ex->pipe.bytes) {
+		uv_buf_t b = uv_buf_init(&ex->spill, 1);
+		ssize_t n = tt_splice_out(&ex->pipe, dfd);
+		int r;
+		if (n > 0) {
+			ex->bytes_out += (uint64_t)n;
+			tt_counter_add(&c->w->metrics.spliced, (uint64_t)n);
+			continue;
+		}
+		if (n != UV_EAGAIN) {
+			ds_write_failed(ex, (int)n);
+			return -1;
+		}
+		/* Full: libuv's write of one byte waits for room, and says so. */
+		r = tt_pipe_take_byte(&ex->pipe, &ex->spill);
+		if (r > 0)
+			r = tt_conn_write(c, &b, 1, &ex->bytes_out);
+		if (r < 0) {
+			ds_write_failed(ex, r);
+			return -1;
+		}
+		if (r == 0)
+			return 0;
+	}
+	return 1;
+}
+
+static void splice_body(struct tt_exchange *ex)
+{
+	struct tt_upconn *u = ex->up;
+	struct tt_pump *p = &ex->resppump;
+	uv_os_fd_t ufd, dfd;
+	int got = 0, r;
+
+	if (uv_fileno((uv_handle_t *)&u->tcp, &ufd) != 0 ||
+	    uv_fileno((uv_handle_t *)&ex->c->tcp, &dfd) != 0) {
+		ds_write_failed(ex, UV_EBADF);
+		return;
+	}
+	for (;;) {
+		ssize_t n;
+		r = splice_flush(ex, dfd);
+		if (r < 0)
+			return;
+		if (r == 0) {
+			stall_on_downstream(ex);
+			return;
+		}
+		if (p->in == TT_PUMP_IN_LENGTH && p->remaining == 0) {
+			p->done = 1;
+			ex->resp = TT_RESP_DONE;
+			response_done(ex);
+			return;
+		}
+		if (ex->up_eof) {
+			handle_up_eof(ex);
+			return;
+		}
+		n = tt_splice_in(&ex->pipe, ufd,
+		                 p->in == TT_PUMP_IN_LENGTH ? p->remaining : TT_PIPE_BYTES);
+		if (n == UV_EAGAIN)
+			break;
+		if (n <= 0) {
+			tt_upconn_read_stop(u);
+			ex->up_eof = n == 0 ? UV_EOF : (int)n;
+			continue;
+		}
+		got = 1;
+		p->body_bytes += (uint64_t)n;
+		if (p->in == TT_PUMP_IN_LENGTH)
+			p->remaining -= (uint64_t)n;
+	}
+	if (!u->reading && ex->req_done)
+		tt_conn_untime(ex->c); /* the downstream drained */
+	if (got || !u->reading)
+		tt_ex_up_timer_arm(ex, ex->c->w->cfg->timeouts.upstream_idle_ms);
+	tt_upconn_read_notify(u, on_up_splice);
+}
+
 void tt_ex_process_response(struct tt_exchange *ex)
 {
 	struct tt_upconn *u = ex->up;
 
 	if (ex->c->writing) {
 		stall_on_downstream(ex);
+		return;
+	}
+	if (ex->splicing) {
+		splice_body(ex);
 		return;
 	}
 	if (ex->resp == TT_RESP_WAIT) {
@@ -458,6 +590,10 @@ void tt_ex_process_response(struct tt_exchange *ex)
 	}
 	if (u->in.data && u->in.off == u->in.len)
 		u->in.off = u->in.len = 0;
+	if (ex->resp == TT_RESP_BODY && u->in.len == 0 && splice_begin(ex)) {
+		splice_body(ex);
+		return;
+	}
 	if (ex->resp == TT_RESP_BODY && !u->reading) {
 		/* The downstream drained: the upstream's silence counts again. */
 		if (ex->req_done)

@@ -212,6 +212,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct tt_upconn *u = h->data;
 	struct tt_bufpool *bp = &u->pool->w->bufs;
+	if (u->notify) {
+		*buf = uv_buf_init(NULL, 0); /* libuv then reports UV_ENOBUFS */
+		return;
+	}
 	if (!u->in.data) {
 		u->in.data = tt_bufpool_get(bp);
 		u->in.off = u->in.len = 0;
@@ -241,6 +245,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 void tt_upconn_read_start(struct tt_upconn *u, uv_read_cb cb)
 {
 	u->read_cb = cb;
+	u->notify = 0;
 	if (u->reading || u->closing)
 		return;
 	u->reading = 1;
@@ -250,9 +255,16 @@ void tt_upconn_read_start(struct tt_upconn *u, uv_read_cb cb)
 		uv_read_start((uv_stream_t *)&u->tcp, on_alloc, on_read);
 }
 
+void tt_upconn_read_notify(struct tt_upconn *u, uv_read_cb cb)
+{
+	tt_upconn_read_start(u, cb);
+	u->notify = 1;
+}
+
 void tt_upconn_read_park(struct tt_upconn *u)
 {
 	u->read_cb = NULL;
+	u->notify = 0;
 }
 
 void tt_upconn_read_stop(struct tt_upconn *u)

@@ -99,6 +99,7 @@ struct tt_upconn {
 	unsigned reading : 1;
 	unsigned unusable : 1; /* something arrived while parked: never reuse */
 	unsigned writing : 1;
+	unsigned notify : 1; /* readable is reported (UV_ENOBUFS), nothing read */
 };
 
 void tt_upstream_rt_init(struct tt_upstream_rt *u, struct tt_worker *w,
@@ -170,6 +171,11 @@ int tt_upconn_write(struct tt_upconn *u, uv_buf_t *iov, int n, uv_write_cb cb, i
 
 /* Read with cb; while reading already, only the reader changes. */
 void tt_upconn_read_start(struct tt_upconn *u, uv_read_cb cb);
+/* As tt_upconn_read_start, but libuv reads nothing: cb gets UV_ENOBUFS
+ * each time the socket is readable, and the reader takes the bytes itself
+ * (net/splice.h). Plain connections only. Ends with the next read_start
+ * or park. */
+void tt_upconn_read_notify(struct tt_upconn *u, uv_read_cb cb);
 /* No reader for a moment (the response ended, the pool takes it back):
  * the socket stays polled; a byte or an end that arrives meanwhile makes
  * the connection unusable. */
