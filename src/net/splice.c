@@ -65,7 +65,8 @@ ssize_t tt_splice_out(struct tt_pipe *p, int fd)
 {
 	size_t moved = 0;
 	while (p->bytes > 0) {
-		ssize_t n = splice(p->rd, NULL, fd, NULL, p->bytes, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		ssize_t n =
+		    splice(p->rd, NULL, fd, NULL, p->bytes, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {

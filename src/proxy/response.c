@@ -445,7 +445,8 @@ static int splice_begin(struct tt_exchange *ex)
 	const struct tt_pump *p = &ex->resppump;
 	if (ex->c->tls || ex->up->tls || p->out != TT_PUMP_OUT_RAW || p->tap || ex->up_eof)
 		return 0;
-	if (p->in == TT_PUMP_IN_LENGTH ? p->remaining < SPLICE_MIN_BYTES : p->in != TT_PUMP_IN_CLOSE)
+	if (p->in == TT_PUMP_IN_LENGTH ? p->remaining < SPLICE_MIN_BYTES
+	                               : p->in != TT_PUMP_IN_CLOSE)
 		return 0;
 	/* No pipe at the descriptor limit: the pump copies instead. */
 	if (tt_pipe_get(&ex->c->w->pipes, &ex->pipe) != 0)

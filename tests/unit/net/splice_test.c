@@ -61,7 +61,8 @@ static void drain(int fd, size_t *got)
 	ssize_t r;
 	while ((r = read(fd, buf, sizeof(buf))) > 0) {
 		for (ssize_t i = 0; i < r; i++)
-			cr_assert_eq(buf[i], byte_at(*got + (size_t)i), "byte %zu", *got + (size_t)i);
+			cr_assert_eq(buf[i], byte_at(*got + (size_t)i), "byte %zu",
+			             *got + (size_t)i);
 		*got += (size_t)r;
 	}
 }
