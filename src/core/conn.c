@@ -539,6 +539,8 @@ void tt_conn_exchange_done(struct tt_conn *c, int keep_alive)
 		c->state = TT_CONN_IDLE;
 		arm(c, TT_CT_KEEPALIVE, w->cfg->timeouts.downstream_keepalive_ms);
 		tt_conn_resume(c);
+		if (c->tls)
+			tt_tls_io_idle(c->tls); /* its 34 KiB of buffers back while idle */
 		return;
 	}
 	c->state = TT_CONN_HEAD;

@@ -67,7 +67,7 @@ struct tt_tls_conn {
 	enum tt_tls_state state;
 	struct tt_tls_ctx *ctx;  /* one reference */
 	SSL *ssl;                /* owns the inner half of the pair */
-	BIO *net;                /* the socket half, ours */
+	BIO *net;                /* the socket half, ours; NULL while released */
 	char name[NAME_MAX_LEN]; /* client: name sent and verified */
 	int done;                /* the handshake completed once */
 	int eof;                 /* tt_tls_feed_eof was called */
@@ -429,10 +429,42 @@ static int client_setup(struct tt_tls_conn *t, const char *sni)
 	return 0;
 }
 
+static void check(const struct tt_tls_conn *t)
+{
+	assert(t && t->magic == CONN_MAGIC);
+	(void)t;
+}
+
+/* The BIO pair, made again after tt_tls_release_buffers. */
+static void bio_ensure(struct tt_tls_conn *t)
+{
+	BIO *inner = NULL;
+	if (t->net)
+		return;
+	if (!BIO_new_bio_pair(&inner, TT_TLS_BIO_BYTES, &t->net, TT_TLS_BIO_BYTES))
+		abort();
+	SSL_set_bio(t->ssl, inner, inner); /* one reference, the SSL's */
+}
+
+int tt_tls_release_buffers(struct tt_tls_conn *t)
+{
+	check(t);
+	if (!t->net || t->eof || t->state != TT_TLS_OPEN)
+		return 0;
+	/* Nothing for the socket, nothing from it the engine has not taken,
+	 * nothing half-written by SSL_write. */
+	if (BIO_ctrl_pending(t->net) || BIO_ctrl_pending(SSL_get_rbio(t->ssl)) ||
+	    SSL_want(t->ssl) == SSL_WRITING)
+		return 0;
+	SSL_set_bio(t->ssl, NULL, NULL); /* frees the inner half */
+	BIO_free(t->net);
+	t->net = NULL;
+	return 1;
+}
+
 struct tt_tls_conn *tt_tls_conn_new(struct tt_tls_ctx *c, const char *sni)
 {
 	struct tt_tls_conn *t = calloc(1, sizeof(*t));
-	BIO *inner = NULL;
 
 	assert(c && c->magic == CTX_MAGIC);
 	if (!t)
@@ -441,9 +473,9 @@ struct tt_tls_conn *tt_tls_conn_new(struct tt_tls_ctx *c, const char *sni)
 	t->alert_sent = t->alert_received = -1;
 	t->ctx = tt_tls_ctx_ref(c);
 	t->ssl = SSL_new(c->ssl);
-	if (!t->ssl || !BIO_new_bio_pair(&inner, TT_TLS_BIO_BYTES, &t->net, TT_TLS_BIO_BYTES))
+	if (!t->ssl)
 		abort();
-	SSL_set_bio(t->ssl, inner, inner); /* one reference, the SSL's */
+	bio_ensure(t);
 	SSL_set_app_data(t->ssl, t);
 	SSL_set_info_callback(t->ssl, on_info);
 	if (c->server) {
@@ -480,12 +512,6 @@ void tt_tls_conn_free(struct tt_tls_conn **tp)
 	free(t);
 }
 
-static void check(const struct tt_tls_conn *t)
-{
-	assert(t && t->magic == CONN_MAGIC);
-	(void)t;
-}
-
 enum tt_tls_state tt_tls_state(const struct tt_tls_conn *t)
 {
 	check(t);
@@ -507,6 +533,7 @@ size_t tt_tls_feed(struct tt_tls_conn *t, const char *in, size_t len)
 	size_t done = 0;
 
 	check(t);
+	bio_ensure(t);
 	while (done < len && !t->eof) {
 		size_t chunk = len - done < INT_MAX ? len - done : INT_MAX;
 		int n = BIO_write(t->net, in + done, (int)chunk);
@@ -527,6 +554,7 @@ size_t tt_tls_in_room(struct tt_tls_conn *t, char **p)
 	*p = NULL;
 	if (t->eof)
 		return 0;
+	bio_ensure(t);
 	n = BIO_nwrite0(t->net, p);
 	ERR_clear_error();
 	return n > 0 ? (size_t)n : 0;
@@ -538,7 +566,7 @@ void tt_tls_fed(struct tt_tls_conn *t, size_t n)
 	int done;
 
 	check(t);
-	if (n == 0)
+	if (n == 0 || !t->net)
 		return;
 	done = BIO_nwrite(t->net, &p, n < INT_MAX ? (int)n : INT_MAX);
 	if (done > 0 && p)
@@ -549,6 +577,7 @@ void tt_tls_fed(struct tt_tls_conn *t, size_t n)
 void tt_tls_feed_eof(struct tt_tls_conn *t)
 {
 	check(t);
+	bio_ensure(t);
 	t->eof = 1;
 	(void)BIO_shutdown_wr(t->net);
 }
@@ -559,6 +588,9 @@ size_t tt_tls_pending_out(struct tt_tls_conn *t, const char **out)
 	ossl_ssize_t n;
 
 	check(t);
+	*out = NULL;
+	if (!t->net)
+		return 0;
 	n = BIO_nread0(t->net, &p);
 	ERR_clear_error();
 	*out = n > 0 ? p : NULL;
@@ -570,7 +602,7 @@ void tt_tls_consumed_out(struct tt_tls_conn *t, size_t n)
 	char *p;
 
 	check(t);
-	if (n > 0)
+	if (n > 0 && t->net)
 		(void)BIO_nread(t->net, &p, n < INT_MAX ? (int)n : INT_MAX);
 	ERR_clear_error();
 }
@@ -619,6 +651,7 @@ int tt_tls_handshake(struct tt_tls_conn *t)
 	if (t->state != TT_TLS_HANDSHAKE)
 		return 1;
 	ERR_clear_error();
+	bio_ensure(t);
 	r = SSL_do_handshake(t->ssl);
 	if (r == 1) {
 		t->state = TT_TLS_OPEN;
@@ -641,7 +674,12 @@ ssize_t tt_tls_read(struct tt_tls_conn *t, char *buf, size_t cap)
 		return -1;
 	if (cap == 0)
 		return 0;
+	/* Released buffers: no input can be waiting, unless the engine kept
+	 * a record of its own. */
+	if (!t->net && !SSL_has_pending(t->ssl))
+		return 0;
 	ERR_clear_error();
+	bio_ensure(t);
 	if (SSL_read_ex(t->ssl, buf, cap, &n) == 1) {
 		if (t->state == TT_TLS_HANDSHAKE)
 			t->done = 1;
@@ -661,6 +699,7 @@ ssize_t tt_tls_write(struct tt_tls_conn *t, const char *buf, size_t len)
 	if (len == 0)
 		return 0;
 	ERR_clear_error();
+	bio_ensure(t);
 	if (SSL_write_ex(t->ssl, buf, len, &n) == 1)
 		return n > SSIZE_MAX ? SSIZE_MAX : (ssize_t)n;
 	return again_or_fail(t, 0);
@@ -674,6 +713,7 @@ int tt_tls_shutdown(struct tt_tls_conn *t)
 	if (t->state == TT_TLS_FAILED || !t->done)
 		return -1;
 	ERR_clear_error();
+	bio_ensure(t);
 	r = SSL_shutdown(t->ssl);
 	ERR_clear_error();
 	return r >= 0 ? 0 : -1;

@@ -174,6 +174,12 @@ void tt_tls_feed_eof(struct tt_tls_conn *t);
 size_t tt_tls_pending_out(struct tt_tls_conn *t, const char **out);
 void tt_tls_consumed_out(struct tt_tls_conn *t, size_t n);
 
+/* The connection is idle (between requests, or pooled): give the BIO pair
+ * (2 x TT_TLS_BIO_BYTES) back if nothing is in it either way. Any later
+ * call that moves bytes makes a new one. Returns 1 when released, 0 when
+ * bytes are still in it (call again once they are out). */
+int tt_tls_release_buffers(struct tt_tls_conn *t);
+
 /* Drive the handshake: 1 done (state OPEN), 0 in progress (send the
  * output, feed more), -1 failed (state FAILED; send the output, which may
  * hold our alert, then close and tt_tls_classify). */

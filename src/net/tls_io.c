@@ -36,13 +36,14 @@ struct tt_tls_io {
 	uv_shutdown_cb shcb;
 	int werr; /* a failed socket write: every later write fails */
 	unsigned started : 1;
-	unsigned open : 1;     /* handshake done */
-	unsigned failed : 1;   /* handshake failed (reported) */
-	unsigned reading : 1;  /* the owner wants plaintext */
-	unsigned ended : 1;    /* EOF or an error was delivered to the reader */
-	unsigned sock_on : 1;  /* uv_read_start is active on the socket */
-	unsigned sock_eof : 1; /* the socket reached its end */
-	unsigned dead : 1;     /* closing: touch nothing of the owner */
+	unsigned open : 1;       /* handshake done */
+	unsigned failed : 1;     /* handshake failed (reported) */
+	unsigned reading : 1;    /* the owner wants plaintext */
+	unsigned ended : 1;      /* EOF or an error was delivered to the reader */
+	unsigned sock_on : 1;    /* uv_read_start is active on the socket */
+	unsigned sock_eof : 1;   /* the socket reached its end */
+	unsigned dead : 1;       /* closing: touch nothing of the owner */
+	unsigned owner_idle : 1; /* the owner is idle: release the buffers once empty */
 };
 
 static void process(struct tt_tls_io *io);
@@ -214,6 +215,19 @@ static void write_done(struct tt_tls_io *io, int status)
 	cb(req, status);
 }
 
+static void try_release(struct tt_tls_io *io)
+{
+	if (io->owner_idle && !io->inflight && !io->wreq && !io->shreq &&
+	    tt_tls_release_buffers(io->tls))
+		io->owner_idle = 0;
+}
+
+void tt_tls_io_idle(struct tt_tls_io *io)
+{
+	io->owner_idle = 1;
+	try_release(io);
+}
+
 static void on_sock_written(uv_write_t *req, int status)
 {
 	struct tt_tls_io *io = container_of(req, struct tt_tls_io, sreq);
@@ -236,6 +250,7 @@ static void on_sock_written(uv_write_t *req, int status)
 		flush(io);
 	}
 	maybe_shutdown(io);
+	try_release(io);
 }
 
 int tt_tls_io_write(struct tt_tls_io *io, uv_write_t *req, const uv_buf_t *bufs, int n,
@@ -244,6 +259,7 @@ int tt_tls_io_write(struct tt_tls_io *io, uv_write_t *req, const uv_buf_t *bufs,
 	int r;
 	if (io->dead || io->wreq || !io->open || n > TT_TLS_IO_BUFS || n < 0)
 		return UV_EBUSY;
+	io->owner_idle = 0;
 	memcpy(io->wbufs, bufs, (size_t)n * sizeof(*bufs));
 	io->nw = n;
 	io->iw = 0;
@@ -359,6 +375,7 @@ void tt_tls_io_sock_read(struct tt_tls_io *io, ssize_t nread)
 		process(io);
 		return;
 	}
+	io->owner_idle = 0;
 	tt_tls_fed(io->tls, (size_t)nread);
 	process(io);
 }

@@ -73,6 +73,11 @@ void tt_tls_io_sock_read(struct tt_tls_io *io, ssize_t nread);
 void tt_tls_io_read_start(struct tt_tls_io *io, uv_alloc_cb alloc_cb, uv_read_cb read_cb);
 void tt_tls_io_read_stop(struct tt_tls_io *io);
 
+/* The owner expects no bytes for a while (a keep-alive wait, a pooled
+ * connection): the engine's buffers go back now, or once the socket took
+ * what is in flight. The next byte either way brings them back. */
+void tt_tls_io_idle(struct tt_tls_io *io);
+
 /*
  * Write plaintext: bufs[0..n) (n <= TT_TLS_IO_BUFS; the array is copied,
  * the bytes must stay valid until done). Returns 1 when every byte was

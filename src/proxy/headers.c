@@ -379,9 +379,13 @@ ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_hea
 	tt_wbuf_put(&w, resp->reason, resp->reason_len);
 	tt_wbuf_put(&w, "\r\n", 2);
 	int conn = tt_h1_find(resp, "connection") != NULL;
+	/* RFC 9110 section 15.5.22: a 426 must say which protocol to switch
+	 * to, so its Upgrade field passes, with the connection option that
+	 * section 7.8 asks for. */
+	int up426 = resp->status == 426 && tt_h1_find(resp, "upgrade") != NULL;
 	for (size_t i = 0; i < resp->nfields; i++) {
 		const struct tt_h1_field *f = &resp->fields[i];
-		if (drop_field(resp, f, c->upgrade, conn))
+		if (drop_field(resp, f, c->upgrade || up426, conn))
 			continue;
 		/* A response without a body (HEAD, 304) keeps the
 		 * Content-Length that describes the representation. */
@@ -413,9 +417,12 @@ ssize_t tt_hdr_downstream_response(char *out, size_t cap, const struct tt_h1_hea
 	if (c->upgrade)
 		PUT_LIT(&w, "Connection: upgrade\r\n");
 	else if (!c->keep_alive)
-		PUT_LIT(&w, "Connection: close\r\n");
+		tt_wbuf_str(&w, up426 ? "Connection: upgrade, close\r\n" : "Connection: close\r\n");
 	else if (c->http10_downstream)
-		PUT_LIT(&w, "Connection: keep-alive\r\n");
+		tt_wbuf_str(&w, up426 ? "Connection: upgrade, keep-alive\r\n"
+		                      : "Connection: keep-alive\r\n");
+	else if (up426)
+		PUT_LIT(&w, "Connection: upgrade\r\n");
 	tt_wbuf_put(&w, "\r\n", 2);
 	return w.over ? -1 : (ssize_t)w.len;
 }

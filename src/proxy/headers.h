@@ -5,8 +5,9 @@
  *
  * RFC 9110 section 7.6.1: hop-by-hop fields (Connection and every field it
  * names, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding,
- * Upgrade) are removed, except that an upgrade request (section 7.8) and
- * the 101 answering it keep Upgrade and carry `Connection: upgrade`;
+ * Upgrade) are removed, except that an upgrade request (section 7.8), the
+ * 101 answering it and a 426 (section 15.5.22) keep Upgrade and carry the
+ * `upgrade` connection option;
  * section 7.6.3: Via is appended. Framing fields are
  * always written by telltale itself from the framing it chose, never copied,
  * so the next hop cannot read a body boundary differently from telltale.

@@ -449,4 +449,6 @@ void tt_pool_give(struct tt_upconn *u)
 	kick(p);
 	uv_timer_stop(&u->timer);
 	tt_upconn_read_start(u, on_idle_read);
+	if (u->tls)
+		tt_tls_io_idle(u->tls);
 }

@@ -408,6 +408,13 @@ def test_upstream_refusing_the_upgrade_is_passed_on(telltale, app):
             assert r.status == status, r
             assert r.header("proxy-status") is None or \
                 "error" not in our_member(r), r
+            if status == 426:
+                # RFC 9110 section 15.5.22: a 426 names the protocol to
+                # switch to; Connection carries the option (section 7.8).
+                assert r.header_all("upgrade") == ["websocket"], r
+                assert "upgrade" in r.tokens("connection"), r
+            else:
+                assert r.header("upgrade") is None, r
             up = app.heads[-1]
             assert [v for n, v in up["headers"] if n.lower() == "upgrade"] == ["websocket"], up
             # The connection goes on as plain HTTP.

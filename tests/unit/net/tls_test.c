@@ -231,6 +231,54 @@ Test(tls, handshake_tls13_alpn_chain_data_and_close_notify)
 	cr_assert_null(sc);
 }
 
+/* An idle connection gives its BIO pair back (tt_tls_release_buffers) only
+ * when nothing is in it, and the next bytes either way make a new one:
+ * requests keep flowing over released and remade buffers. */
+Test(tls, idle_buffers_are_released_only_when_empty_and_come_back)
+{
+	struct tt_tls_ctx *sc = server1("localhost"), *cc = client(NULL);
+	struct tt_tls_conn *s, *c;
+	const char *p;
+	char buf[64];
+	int rc, rs;
+
+	c = connect_pair(cc, sc, "localhost", &s, &rc, &rs);
+	cr_assert_eq(rc, 1);
+	cr_assert_eq(rs, 1);
+	/* TLS 1.3: the server's session tickets wait in the client's input. */
+	cr_assert_eq(tt_tls_release_buffers(c), 0, "unread input must keep the buffers");
+	cr_assert_eq(tt_tls_read(c, buf, sizeof(buf)), 0);
+	cr_assert_eq(tt_tls_release_buffers(c), 1);
+	cr_assert_eq(tt_tls_release_buffers(s), 1);
+	cr_assert_eq(tt_tls_release_buffers(s), 0, "nothing left to release");
+	cr_assert_eq(tt_tls_pending_out(s, &p), 0);
+	cr_assert_null(p);
+	cr_assert_eq(tt_tls_read(s, buf, sizeof(buf)), 0, "released: nothing to read");
+	for (int i = 0; i < 50; i++) {
+		cr_assert_eq(tt_tls_write(c, "GET / HTTP/1.1\r\n\r\n", 18), 18);
+		cr_assert_eq(tt_tls_release_buffers(c), 0, "output not sent yet");
+		move(c, s);
+		cr_assert_eq(tt_tls_read(s, buf, sizeof(buf)), 18);
+		cr_assert_eq(memcmp(buf, "GET / HTTP/1.1\r\n\r\n", 18), 0);
+		cr_assert_eq(tt_tls_write(s, "HTTP/1.1 204 \r\n\r\n", 17), 17);
+		move(s, c);
+		cr_assert_eq(tt_tls_read(c, buf, sizeof(buf)), 17);
+		cr_assert_eq(memcmp(buf, "HTTP/1.1 204 \r\n\r\n", 17), 0);
+		cr_assert_eq(tt_tls_release_buffers(s), 1, "round %d", i);
+		cr_assert_eq(tt_tls_release_buffers(c), 1, "round %d", i);
+	}
+	/* A close_notify over released buffers. */
+	cr_assert_eq(tt_tls_shutdown(c), 0);
+	move(c, s);
+	cr_assert_eq(tt_tls_read(s, buf, sizeof(buf)), -1);
+	cr_assert_eq(tt_tls_state(s), TT_TLS_CLOSED);
+	cr_assert_eq(tt_tls_release_buffers(s), 0, "only an open connection releases");
+	tt_tls_conn_free(&c);
+	tt_tls_conn_free(&s);
+	tt_tls_ctx_unref(&cc);
+	tt_tls_ctx_unref(&sc);
+}
+
 Test(tls, handshake_tls12_forced_by_client)
 {
 	struct tt_tls_client_spec cs = {.max_version = TT_TLS_VERSION_1_2};

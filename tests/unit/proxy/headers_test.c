@@ -161,6 +161,41 @@ Test(headers, response_head_drops_hop_fields_and_sets_framing)
 	cr_assert_null(strstr(out, "Transfer-Encoding"));
 }
 
+/* RFC 9110 section 15.5.22: a 426 names the protocol to switch to, and
+ * section 7.8 wants the upgrade connection option beside it. */
+Test(headers, upgrade_required_keeps_upgrade_with_its_connection_option)
+{
+	struct tt_h1_head r;
+	const char *raw = "HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\n"
+	                  "Connection: Upgrade\r\nContent-Length: 0\r\n\r\n";
+	memset(&r, 0, sizeof(r));
+	r.fields = fields;
+	cr_assert_gt(tt_h1_parse_response(raw, strlen(raw), TT_METHOD_GET, &lim, &r), 0);
+	struct tt_hdr_response_ctx c = {.request_id = "rid",
+	                                .proxy_name = "telltale",
+	                                .framing = TT_H1_BODY_LENGTH,
+	                                .keep_alive = 1};
+	ssize_t n = tt_hdr_downstream_response(out, sizeof(out), &r, &c);
+	cr_assert_gt(n, 0);
+	out[n] = 0;
+	cr_assert(strstr(out, "Upgrade: websocket\r\n"), "%s", out);
+	cr_assert(strstr(out, "Connection: upgrade\r\n"), "%s", out);
+	cr_assert_null(strstr(out, "Connection: Upgrade\r\n"), "the upstream's own is not copied");
+	c.keep_alive = 0;
+	n = tt_hdr_downstream_response(out, sizeof(out), &r, &c);
+	out[n] = 0;
+	cr_assert(strstr(out, "Connection: upgrade, close\r\n"), "%s", out);
+	/* Any other status drops Upgrade as hop-by-hop. */
+	raw = "HTTP/1.1 400 Bad Request\r\nUpgrade: websocket\r\nContent-Length: 0\r\n\r\n";
+	memset(&r, 0, sizeof(r));
+	r.fields = fields;
+	cr_assert_gt(tt_h1_parse_response(raw, strlen(raw), TT_METHOD_GET, &lim, &r), 0);
+	c.keep_alive = 1;
+	n = tt_hdr_downstream_response(out, sizeof(out), &r, &c);
+	out[n] = 0;
+	cr_assert_null(strstr(out, "Upgrade"), "%s", out);
+}
+
 Test(headers, head_response_keeps_content_length)
 {
 	struct tt_h1_head r;
