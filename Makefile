@@ -30,7 +30,15 @@ SAN_LIB_OBJ := $(LIB_SRC:%.c=build/san/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 
-.PHONY: all run test unit e2e fuzz fuzz-replay bench check deps clean
+.PHONY: all run test unit e2e fuzz fuzz-replay bench check deps clean FORCE
+
+# TT_VERSION comes from the command line, so the objects that print it are
+# rebuilt whenever it changes (a new commit, a dirty tree), not only when
+# their sources do: `telltale version` never names an older commit.
+build/version.txt: FORCE
+	@mkdir -p build; echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+VERSION_OBJ := $(filter %/obs/prom.o %/obs/status.o %/cli/version.o,$(REL_OBJ) $(SAN_OBJ))
+$(VERSION_OBJ): build/version.txt
 all: build/telltale
 
 deps:
