@@ -91,6 +91,22 @@ static void fold(const struct tt_admin_source *src, struct tt_metrics *sum)
 	pthread_mutex_unlock(&g->mu);
 }
 
+/* A reload: group i of g takes over what the serving generation knows of
+ * the servers it keeps (the group of the same name; upstream/health.h). */
+static void inherit_health(struct tt_gen *g, size_t i, const struct tt_gen *prev)
+{
+	const struct tt_cfg_upstream *u = &g->cfg->upstreams[i];
+	if (!prev)
+		return;
+	for (size_t j = 0; j < prev->cfg->nupstreams; j++) {
+		if (strcmp(prev->cfg->upstreams[j].name, u->name) == 0) {
+			tt_health_group_inherit(g->health[i], u, prev->health[j],
+			                        &prev->cfg->upstreams[j]);
+			return;
+		}
+	}
+}
+
 struct tt_gen *tt_gen_new(struct tt_config *cfg, uint64_t id, const struct tt_gen_env *env,
                           FILE *err)
 {
@@ -114,8 +130,10 @@ struct tt_gen *tt_gen_new(struct tt_config *cfg, uint64_t id, const struct tt_ge
 	g->probers = calloc(ng, sizeof(*g->probers));
 	if (!g->workers || !g->metrics || !g->health || !g->probers)
 		abort();
-	for (size_t i = 0; i < cfg->nupstreams; i++)
+	for (size_t i = 0; i < cfg->nupstreams; i++) {
 		g->health[i] = tt_health_group_new(&cfg->upstreams[i]);
+		inherit_health(g, i, env->prev);
+	}
 	pthread_mutex_init(&g->mu, NULL);
 	tt_metrics_init(&g->base, cfg);
 	g->admin_src = (struct tt_admin_source){

@@ -142,6 +142,16 @@ void tt_breaker_init(struct tt_breaker *b)
 	atomic_init(&b->window.packed, 0);
 }
 
+void tt_breaker_inherit(struct tt_breaker *b, const struct tt_breaker *from)
+{
+	uint64_t v = atomic_load_explicit(&from->word, memory_order_relaxed);
+	v &= ~((uint64_t)CNT_MASK << USED_SHIFT);
+	atomic_store_explicit(&b->word, v, memory_order_relaxed);
+	atomic_store_explicit(&b->window.packed,
+	                      atomic_load_explicit(&from->window.packed, memory_order_relaxed),
+	                      memory_order_relaxed);
+}
+
 /* Half-open and every slot taken for a whole open_ms without a decision:
  * the trials were lost (an attempt never reported), start a new period. */
 static int trials_stale(uint64_t v, const struct tt_cfg_breaker *p, uint64_t now_ms)

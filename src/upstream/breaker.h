@@ -92,6 +92,11 @@ struct tt_cfg_breaker tt_breaker_params(const struct tt_cfg_breaker *c);
 
 void tt_breaker_init(struct tt_breaker *b);
 
+/* b takes from's state and window (a reload hands a server's circuit to
+ * the new generation), without from's trial slots in flight: those
+ * attempts report to from. Relaxed loads and stores: a copy of a moment. */
+void tt_breaker_inherit(struct tt_breaker *b, const struct tt_breaker *from);
+
 /*
  * 1 when an attempt could go to the server now: closed; open whose open_ms
  * have passed (the next tt_breaker_acquire makes it half-open); half-open

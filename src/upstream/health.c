@@ -137,6 +137,42 @@ void tt_health_group_free(struct tt_health_group **g)
 	*g = NULL;
 }
 
+#define COPY(f) atomic_store_explicit(&d->f, atomic_load_explicit(&s->f, memory_order_relaxed), \
+                                     memory_order_relaxed)
+
+void tt_health_group_inherit(struct tt_health_group *g, const struct tt_cfg_upstream *cfg,
+                             const struct tt_health_group *old,
+                             const struct tt_cfg_upstream *old_cfg)
+{
+	assert(g->magic == TT_HEALTH_MAGIC && old->magic == TT_HEALTH_MAGIC);
+	/* The group's ejection count is a metric's counter: it goes on. */
+	atomic_store_explicit(&g->ejections,
+	                      atomic_load_explicit(&old->ejections, memory_order_relaxed),
+	                      memory_order_relaxed);
+	for (size_t i = 0; i < g->n && i < cfg->nservers; i++) {
+		for (size_t j = 0; j < old->n && j < old_cfg->nservers; j++) {
+			struct server *d = &g->srv[i];
+			const struct server *s = &old->srv[j];
+			if (strcmp(cfg->servers[i].address, old_cfg->servers[j].address) != 0)
+				continue;
+			COPY(ejected_until);
+			COPY(up_since);
+			COPY(probe_last);
+			COPY(consec);
+			COPY(streak);
+			COPY(ejections);
+			COPY(probe_down);
+			COPY(probe_ok_run);
+			COPY(probe_fail_run);
+			COPY(window.packed);
+			tt_breaker_inherit(&d->breaker, &s->breaker);
+			break;
+		}
+	}
+}
+
+#undef COPY
+
 size_t tt_health_group_size(const struct tt_health_group *g)
 {
 	return g->n;

@@ -88,6 +88,20 @@ struct tt_health_group *tt_health_group_new(const struct tt_cfg_upstream *cfg);
  * worker may use it any more and its prober must be stopped and closed. */
 void tt_health_group_free(struct tt_health_group **g);
 
+/*
+ * A reload: g (the new generation's group, for cfg) takes over what old
+ * (the serving generation's group of the same name, for old_cfg) knows
+ * about every server both list under the same address as written:
+ * ejection and its streak, consecutive failures and the failure window,
+ * probe state, slow start and the circuit. A server ejected, probed down
+ * or with an open circuit before the reload stays so after it, instead of
+ * getting traffic until it fails again. Connection counts are not carried:
+ * each generation counts its own.
+ */
+void tt_health_group_inherit(struct tt_health_group *g, const struct tt_cfg_upstream *cfg,
+                             const struct tt_health_group *old,
+                             const struct tt_cfg_upstream *old_cfg);
+
 /* The number of servers (cfg->nservers). */
 size_t tt_health_group_size(const struct tt_health_group *g);
 

@@ -332,3 +332,49 @@ def test_reload_moves_the_admin_endpoint_and_keeps_counting(telltale, tmp_path, 
     # Counted on, not from zero: the old generation's 3 and the new request.
     assert p.metric_at_least('telltale_requests_total{route="*/",code="2xx"}', before + 1) \
         >= before + 1
+
+
+def test_a_server_ejected_before_a_reload_stays_ejected(telltale, tmp_path, app):
+    """Health state belongs to the servers, not to a config generation: a
+    server passive health ejected is still ejected after a reload that
+    keeps it (the new generation takes over the old one's state, matched
+    by address), so the reload sends it no traffic; the ejection count
+    goes on too."""
+    dead = "127.0.0.1:%d" % free_port()  # nothing listens there
+
+    class Dead:
+        addr = dead
+
+    def group(name):
+        return {"upstreams": {"app": {
+            "servers": [Dead.addr, app.addr],
+            "retry": {"attempts": 2},
+            "slow_start": "0s",
+            "health": {"passive": {"consecutive_failures": 1, "eject_time": "60s",
+                                   "max_eject_time": "60s"}}}}}
+
+    p = Proxy(telltale, tmp_path, [app], **group("gen1"))
+
+    def dead_server():
+        groups = p.status()["upstreams"]
+        return [s for s in groups[0]["servers"] if s["address"] == dead][0]
+
+    for _ in range(4):  # round robin reaches the dead server, which is ejected
+        r = httpc.request(p.port, "GET", "/echo")
+        assert r.status == 200, r
+    before = dead_server()
+    assert before["state"] == "ejected" and before["ejections"] == 1, before
+    attempts = p.metric('telltale_upstream_attempts_total{upstream_group="app",upstream="%s"}'
+                        % dead)
+
+    p.write([app], "gen2", **group("gen2"))
+    p.tt.send_signal(signal.SIGHUP)
+    p.wait_generation(2)
+    after = dead_server()
+    assert after["state"] == "ejected", after
+    assert after["ejections"] == 1, after
+    assert 50000 < after["ejected_for_ms"] <= before["ejected_for_ms"], (before, after)
+    for _ in range(10):
+        r, _ = p.served_by(2)
+    assert p.metric('telltale_upstream_attempts_total{upstream_group="app",upstream="%s"}'
+                    % dead) == attempts, "the ejected server got traffic after the reload"

@@ -500,6 +500,63 @@ Test(health, connection_limit_counts_all_callers)
 	tt_health_group_free(&g);
 }
 
+/* A reload hands each kept server's state to the new generation's group,
+ * matched by address whatever the order; a new server starts fresh, and
+ * connection counts stay with the generation that opened them. */
+Test(health, a_reload_keeps_ejections_circuits_and_probe_state_by_address)
+{
+	struct tt_cfg_upstream oldc = breaker_group();
+	oldc.passive.consecutive_failures = 3;
+	struct tt_health_group *old = tt_health_group_new(&oldc);
+	fail(old, 0, 3, 100); /* 10.0.0.1 ejected until 1100 */
+	cr_assert_not(usable_at(old, 0, 200, NULL));
+	cr_assert(tt_health_conn_acquire(old, 0));
+	for (int k = 0; k < 3; k++) /* 10.0.0.2 probed down */
+		tt_health_probe_report(old, 1, 0, 0, TT_FAULT_CONNECTION_REFUSED, 150);
+	cr_assert_not(usable_at(old, 1, 200, NULL));
+
+	/* The new config lists 10.0.0.2 first, keeps 10.0.0.1, adds 10.0.0.3. */
+	static struct tt_cfg_server reordered[3] = {
+	    {.address = "10.0.0.2:80", .weight = 1},
+	    {.address = "10.0.0.1:80", .weight = 1},
+	    {.address = "10.0.0.3:80", .weight = 1},
+	};
+	struct tt_cfg_upstream newc = oldc;
+	newc.servers = reordered;
+	newc.nservers = 3;
+	newc.passive.max_ejected_percent = 100;
+	struct tt_health_group *g = tt_health_group_new(&newc);
+	tt_health_group_inherit(g, &newc, old, &oldc);
+
+	struct tt_health_view v;
+	tt_health_server_view(g, 1, 200, &v);
+	cr_assert_eq(v.ejected_until_ms, 1100, "10.0.0.1's ejection carried");
+	cr_assert_eq(v.ejections, 1);
+	cr_assert_eq(v.connections, 0, "connections stay with the old generation");
+	cr_assert_not(usable_at(g, 1, 200, NULL));
+	cr_assert(usable_at(g, 1, 1100, NULL), "and it ends when it would have");
+	cr_assert_not(usable_at(g, 0, 200, NULL), "10.0.0.2 still probed down");
+	tt_health_server_view(g, 2, 200, &v);
+	cr_assert_eq(v.ejections, 0);
+	cr_assert(usable_at(g, 2, 200, NULL), "a new server starts healthy");
+	tt_health_group_free(&g);
+
+	/* An open circuit is carried too, without the old trial slots. */
+	struct tt_cfg_upstream bc = breaker_group();
+	struct tt_health_group *ob = tt_health_group_new(&bc);
+	open_circuit(ob, 0, 100);
+	struct tt_health_group *nb = tt_health_group_new(&bc);
+	tt_health_group_inherit(nb, &bc, ob, &bc);
+	tt_health_server_view(nb, 0, 100, &v);
+	cr_assert_eq(v.circuit, TT_BREAKER_OPEN);
+	cr_assert_eq(v.open_until_ms, 600);
+	cr_assert_not(usable_at(nb, 0, 599, NULL));
+	cr_assert(usable_at(nb, 0, 600, NULL));
+	tt_health_group_free(&nb);
+	tt_health_group_free(&ob);
+	tt_health_group_free(&old);
+}
+
 Test(health, empty_group)
 {
 	struct tt_cfg_upstream cfg = group(0);
