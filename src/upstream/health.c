@@ -137,8 +137,9 @@ void tt_health_group_free(struct tt_health_group **g)
 	*g = NULL;
 }
 
-#define COPY(f) atomic_store_explicit(&d->f, atomic_load_explicit(&s->f, memory_order_relaxed), \
-                                     memory_order_relaxed)
+#define COPY(f)                                                                                    \
+	atomic_store_explicit(&d->f, atomic_load_explicit(&s->f, memory_order_relaxed),            \
+	                      memory_order_relaxed)
 
 void tt_health_group_inherit(struct tt_health_group *g, const struct tt_cfg_upstream *cfg,
                              const struct tt_health_group *old,
