@@ -51,7 +51,7 @@ void tt_cfg_diag_add(struct tt_cfg_diags *d, unsigned line, unsigned col, const 
 
 /* Write s into dst for quoting in a message: bytes outside printable ASCII
  * become \xNN and long values are cut with "...", so a message stays
- * readable whatever the input. */
+ * readable whatever the input. NULL (a node with no text) quotes as "". */
 void tt_cfg_quote(char *dst, size_t size, const char *s);
 
 /* Record a warning: printed, but the load goes on. */

@@ -79,6 +79,8 @@ void tt_cfg_quote(char *dst, size_t size, const char *s)
 	size_t o = 0, i = 0;
 	if (!size)
 		return;
+	if (!s)
+		s = "";
 	for (; s[i] && o + 5 < size; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (i == QUOTE_MAX)

@@ -189,6 +189,10 @@ void tt_ld_check_order(struct tt_ld *l, const struct tt_ynode *map, const char *
 	char q[280], shown[300];
 	if (tt_cfg_nproblems(l->d) > before || (!lo && !hi))
 		return;
+	/* A node the YAML reader refused (an alias) was reported there and
+	 * set nothing: there is no order to check (fuzz_config found this). */
+	if ((lo && lo->kind == TT_YN_BAD) || (hi && hi->kind == TT_YN_BAD))
+		return;
 	memcpy(&a, (const char *)obj + rule->lo_off, sizeof(a));
 	memcpy(&b, (const char *)obj + rule->hi_off, sizeof(b));
 	if ((rule->zero_off && b == 0) || (rule->strict ? a < b : a <= b))

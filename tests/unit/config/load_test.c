@@ -383,6 +383,18 @@ Test(load, anchors_aliases_and_tags_are_refused)
 	cr_assert_eq(load("name: !!str telltale\n" BASE), 0, "%s", printed());
 }
 
+/* fuzz_config found it: an alias where an ordered pair's second value
+ * goes (retry.backoff_max after backoff) made the order check quote the
+ * refused node's missing text. The alias is the one problem. */
+Test(load, an_alias_in_an_ordered_pair_is_one_error_not_a_crash)
+{
+	cr_assert_eq(load(BASE "    retry:\n"
+	                       "      backoff: 5m2s\n"
+	                       "      backoff_max: *x0ms\n"),
+	             1, "%s", printed());
+	expect_diag(7, 20, "anchors and aliases (&name, *name) are not supported");
+}
+
 Test(load, second_document_is_refused)
 {
 	cr_assert_eq(load(BASE "---\nworkers: 1\n"), 1);
