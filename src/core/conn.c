@@ -476,14 +476,14 @@ int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out)
 		c->ex->wreq.data = c->ex;
 		r = tt_tls_io_write(c->tls, &c->ex->wreq, bufs, n, on_written);
 		if (r < 0)
-			return -1;
+			return r;
 		*bytes_out += total;
 		c->writing = r == 0;
 		return r;
 	}
 	r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);
 	if (r < 0 && r != UV_EAGAIN && r != UV_ENOSYS)
-		return -1;
+		return r;
 	done = r > 0 ? (size_t)r : 0;
 	*bytes_out += done;
 	if (done == total)
@@ -499,9 +499,9 @@ int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out)
 	/* The write request lives in the exchange: an idle connection does
 	 * not pay for it. */
 	c->ex->wreq.data = c->ex;
-	if (uv_write(&c->ex->wreq, (uv_stream_t *)&c->tcp, bufs + i, (unsigned)(n - i),
-	             on_written) != 0)
-		return -1;
+	r = uv_write(&c->ex->wreq, (uv_stream_t *)&c->tcp, bufs + i, (unsigned)(n - i), on_written);
+	if (r != 0)
+		return r;
 	c->writing = 1;
 	return 0;
 }

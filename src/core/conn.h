@@ -96,8 +96,9 @@ void tt_conn_accept_resume(struct tt_worker *w);
  * queued and tt_exchange_on_ds_written runs when all of it is written (or
  * at once, after this returns, is never the case: a completed synchronous
  * write returns 1 and no callback follows). Returns 1 when everything was
- * written now, 0 when queued, -1 on error (the connection is then aborted
- * by the caller). The memory behind bufs must stay valid until then.
+ * written now, 0 when queued, a negative libuv code on error (the
+ * connection is then aborted by the caller; the code goes in its fault). The memory behind bufs
+ * must stay valid until then.
  */
 int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out);
 

@@ -23,16 +23,12 @@ void tt_exchange_on_ds_data(struct tt_exchange *ex)
 
 void tt_exchange_on_ds_written(struct tt_exchange *ex, int status)
 {
-	struct tt_conn *c = ex->c;
 	if (ex->tunnel) {
 		tt_ex_tunnel_on_ds_written(ex, status);
 		return;
 	}
 	if (status < 0) {
-		tt_ex_fault(ex, TT_FAULT_DOWNSTREAM_CLOSED, TT_STAGE_RESPOND, status);
-		tt_ex_drop_upstream(ex);
-		tt_ex_free(ex, 0);
-		tt_conn_close(c);
+		tt_ex_ds_write_failed(ex, status);
 		return;
 	}
 	if (ex->local_pending) {
@@ -62,9 +58,20 @@ void tt_exchange_on_ds_eof(struct tt_exchange *ex, int err)
 		ex->ds_keep = 0;
 		return;
 	}
-	if (!ex->fault.id)
+	if (!ex->fault.id) {
 		tt_ex_fault(ex, TT_FAULT_DOWNSTREAM_CLOSED,
 		            ex->req_done ? TT_STAGE_RESPOND : TT_STAGE_REQUEST, err);
+		if (ex->req_done)
+			tt_fault_details(
+			    &ex->fault,
+			    "%s closed the connection (%s) after %llu bytes of the response",
+			    c->peer, uv_err_name(err), (unsigned long long)ex->bytes_out);
+		else
+			tt_fault_details(
+			    &ex->fault,
+			    "%s closed the connection (%s) after %llu bytes of the request body",
+			    c->peer, uv_err_name(err), (unsigned long long)ex->reqpump.body_bytes);
+	}
 	if (!ex->resp_started)
 		ex->status = 499;
 	tt_ex_drop_upstream(ex);

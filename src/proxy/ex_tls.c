@@ -4,7 +4,6 @@
  * upstream timer; response.c tells a handshake timeout), and a failure
  * classified to the catalogue's TLS rows by the engine (net/tls.h).
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "net/tls_io.h"
@@ -20,7 +19,8 @@ static void tls_fault(struct tt_exchange *ex, struct tt_tls_conn *t)
 	id = tt_tls_classify(t, &f);
 	if (id == TT_FAULT_NONE) {
 		id = TT_FAULT_TLS_PROTOCOL_ERROR;
-		snprintf(f.details, sizeof(f.details), "the TLS connection failed");
+		tt_fault_details(&f, "the TLS connection with %s failed and OpenSSL gave no reason",
+		                 ex->pool ? ex->pool->addr : "the upstream");
 	}
 	tt_ex_fault(ex, id, TT_STAGE_TLS, 0);
 	memcpy(ex->fault.details, f.details, sizeof(f.details));

@@ -43,6 +43,11 @@ void tt_ex_fail_with(struct tt_exchange *ex, enum tt_fault_id id, enum tt_stage 
  * reset the downstream connection so it never looks complete. */
 void tt_ex_abort_midstream(struct tt_exchange *ex);
 
+/* Writing the response downstream failed with err (a libuv code): record
+ * downstream_closed at stage respond, drop the upstream connection, free
+ * the exchange and close the downstream. */
+void tt_ex_ds_write_failed(struct tt_exchange *ex, int err);
+
 /* Close and forget the upstream connection. */
 void tt_ex_drop_upstream(struct tt_exchange *ex);
 

@@ -302,11 +302,12 @@ static void bad_body_framing(struct tt_exchange *ex)
 	tt_ex_fail(ex);
 }
 
-/* Writing the response downstream failed (err: the libuv code, or 0). */
-static void ds_write_failed(struct tt_exchange *ex, int err)
+void tt_ex_ds_write_failed(struct tt_exchange *ex, int err)
 {
 	struct tt_conn *c = ex->c;
 	tt_ex_fault(ex, TT_FAULT_DOWNSTREAM_CLOSED, TT_STAGE_RESPOND, err);
+	tt_fault_details(&ex->fault, "writing the response to %s failed after %llu bytes of it",
+	                 c->peer, (unsigned long long)ex->bytes_out);
 	tt_ex_drop_upstream(ex);
 	tt_ex_free(ex, 0);
 	tt_conn_close(c);
@@ -342,7 +343,7 @@ static int pump_response(struct tt_exchange *ex)
 		ex->resp_started = 1;
 		r = tt_conn_write(c, iov, n, &ex->bytes_out);
 		if (r < 0) {
-			ds_write_failed(ex, 0);
+			tt_ex_ds_write_failed(ex, r);
 			return -1;
 		}
 		if (r == 0)
@@ -406,8 +407,14 @@ static void handle_up_eof(struct tt_exchange *ex)
 		ex->resp = TT_RESP_DONE;
 		ex->up_keep = 0;
 		if (n) {
+			int r;
 			ex->resp_started = 1;
-			if (tt_conn_write(ex->c, iov, n, &ex->bytes_out) == 0)
+			r = tt_conn_write(ex->c, iov, n, &ex->bytes_out);
+			if (r < 0) {
+				tt_ex_ds_write_failed(ex, r);
+				return;
+			}
+			if (r == 0)
 				return; /* on_ds_written finishes */
 		}
 	}
@@ -482,7 +489,7 @@ static int splice_flush(struct tt_exchange *ex, int dfd)
 			continue;
 		}
 		if (n != UV_EAGAIN) {
-			ds_write_failed(ex, (int)n);
+			tt_ex_ds_write_failed(ex, (int)n);
 			return -1;
 		}
 		/* Full: libuv's write of one byte waits for room, and says so. */
@@ -490,7 +497,7 @@ static int splice_flush(struct tt_exchange *ex, int dfd)
 		if (r > 0)
 			r = tt_conn_write(c, &b, 1, &ex->bytes_out);
 		if (r < 0) {
-			ds_write_failed(ex, r);
+			tt_ex_ds_write_failed(ex, r);
 			return -1;
 		}
 		if (r == 0)
@@ -508,7 +515,7 @@ static void splice_body(struct tt_exchange *ex)
 
 	if (uv_fileno((uv_handle_t *)&u->tcp, &ufd) != 0 ||
 	    uv_fileno((uv_handle_t *)&ex->c->tcp, &dfd) != 0) {
-		ds_write_failed(ex, UV_EBADF);
+		tt_ex_ds_write_failed(ex, UV_EBADF);
 		return;
 	}
 	for (;;) {

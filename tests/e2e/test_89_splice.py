@@ -172,6 +172,9 @@ def test_downstream_gone_mid_splice(telltale, app):
     s.close()  # a reset: the next splice out fails at once
     line = tt.log_line(timeout=10)
     assert line["fault"] == "downstream_closed", line
+    # The story says who left and how far the response got.
+    assert "127.0.0.1:" in line["fault_details"], line
+    assert "bytes of the response" in line["fault_details"], line
     r = tt.request("GET", "/bytes?n=100000")
     assert r.status == 200 and sha(r.body) == pattern_sha256(100000), r
     assert app.connections == 2, "the cut upstream connection was reused"
