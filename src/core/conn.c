@@ -179,6 +179,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct tt_conn *c = h->data;
 	struct tt_bufpool *bp = &c->w->bufs;
+	if (c->notify) {
+		*buf = uv_buf_init(NULL, 0); /* libuv then reports UV_ENOBUFS */
+		return;
+	}
 	if (!c->in.data) {
 		c->in.data = tt_bufpool_get(bp);
 		c->in.off = c->in.len = 0;
@@ -210,6 +214,17 @@ void tt_conn_resume(struct tt_conn *c)
 		tt_tls_io_read_start(c->tls, on_alloc, on_read);
 	else
 		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+void tt_conn_read_notify(struct tt_conn *c)
+{
+	c->notify = 1;
+	tt_conn_resume(c);
+}
+
+int tt_conn_body_read(struct tt_conn *c, size_t n)
+{
+	return too_slow(c, n);
 }
 
 static void linger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -415,7 +430,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (nread == 0)
 		return;
 	if (nread == UV_ENOBUFS) {
-		tt_conn_pause(c);
+		if (c->notify && c->state == TT_CONN_EXCHANGE && c->want_read)
+			tt_exchange_on_ds_data(c->ex); /* readable: the exchange splices */
+		else
+			tt_conn_pause(c);
 		return;
 	}
 	if (nread < 0) {
@@ -524,6 +542,7 @@ void tt_conn_exchange_done(struct tt_conn *c, int keep_alive)
 	struct tt_worker *w = c->w;
 	c->ex = NULL;
 	c->want_read = 0;
+	c->notify = 0;
 	c->requests++;
 	if (c->state == TT_CONN_CLOSING)
 		return;

@@ -50,6 +50,7 @@ struct tt_conn {
 	unsigned tls_sniff : 1;    /* a TLS listener's connection before its first byte */
 	unsigned plain_on_tls : 1; /* plain HTTP on a TLS listener with redirect_http */
 	unsigned unread_body : 1;  /* an exchange ended before reading its request body */
+	unsigned notify : 1;       /* reads only report readability: the exchange splices */
 	struct tt_worker *w;
 	struct tt_tls_io *tls;       /* NULL on a plain connection */
 	struct tt_exchange *ex;      /* current exchange or NULL */
@@ -110,6 +111,15 @@ int tt_conn_shutdown_write(struct tt_conn *c);
 /* Let the exchange stop and restart reading request bytes (backpressure). */
 void tt_conn_pause(struct tt_conn *c);
 void tt_conn_resume(struct tt_conn *c);
+/* Read the request body in notify mode: libuv reads nothing and the
+ * exchange hears of every readable moment through tt_exchange_on_ds_data,
+ * to splice the bytes itself (net/splice.h). Plain connections only; ends
+ * with the exchange. */
+void tt_conn_read_notify(struct tt_conn *c);
+/* The exchange read n body bytes itself: count them for
+ * limits.downstream_min_rate. Returns 1 when they came too slowly and the
+ * exchange was failed (it is gone), else 0. */
+int tt_conn_body_read(struct tt_conn *c, size_t n);
 /* Arm the downstream body idle timer (no-op when timeouts are 0). */
 void tt_conn_touch(struct tt_conn *c);
 /* Disarm the connection's timeout. */

@@ -163,6 +163,16 @@ void tt_fault_describe_eof_head(struct tt_fault *f, int uv_err, uint64_t head_by
 	                 reused ? " (reused keep-alive connection)" : "");
 }
 
+void tt_fault_describe_eof_send(struct tt_fault *f, int uv_err, int has_body, uint64_t body_bytes)
+{
+	if (has_body)
+		tt_fault_details(
+		    f, "%s while the request was being sent, after %llu bytes of its body",
+		    eof_text(uv_err), (unsigned long long)body_bytes);
+	else
+		tt_fault_details(f, "%s while the request head was being sent", eof_text(uv_err));
+}
+
 void tt_fault_describe_eof_body(struct tt_fault *f, int uv_err, int by_length, uint64_t body_bytes,
                                 uint64_t remaining)
 {

@@ -72,6 +72,11 @@ void tt_fault_describe_timeout(struct tt_fault *f, const struct tt_fault_wait *w
  */
 enum tt_fault_id tt_fault_from_eof(int head_done, uint64_t head_bytes, enum tt_stage *stage);
 void tt_fault_describe_eof_head(struct tt_fault *f, int uv_err, uint64_t head_bytes, int reused);
+/* The stream ended while the request was still being written and before
+ * any response byte: CONNECTION_TERMINATED at stage send (the caller's).
+ * body_bytes: request body bytes taken from the downstream so far, when
+ * has_body. */
+void tt_fault_describe_eof_send(struct tt_fault *f, int uv_err, int has_body, uint64_t body_bytes);
 /* by_length: the body had a Content-Length and `remaining` bytes of it
  * were missing; else it was chunked and its last chunk never came. */
 void tt_fault_describe_eof_body(struct tt_fault *f, int uv_err, int by_length, uint64_t body_bytes,

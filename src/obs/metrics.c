@@ -136,6 +136,7 @@ void tt_metrics_add(struct tt_metrics *dst, const struct tt_metrics *src)
 	tt_counter_add(&dst->accepted, tt_counter_get(&src->accepted));
 	tt_counter_add(&dst->accept_paused, tt_counter_get(&src->accept_paused));
 	tt_counter_add(&dst->spliced, tt_counter_get(&src->spliced));
+	tt_counter_add(&dst->upload_spliced, tt_counter_get(&src->upload_spliced));
 }
 
 void tt_metrics_note(struct tt_metrics *m, size_t group, struct tt_fault_note *note)

@@ -89,6 +89,8 @@ struct tt_metrics {
 	tt_counter accept_paused;
 	/* response body bytes moved socket to socket by splice (net/splice.h) */
 	tt_counter spliced;
+	/* request body bytes moved the same way (proxy/upload.c) */
+	tt_counter upload_spliced;
 
 	pthread_mutex_t ring_mu;
 	struct tt_fault_note *ring; /* [ngroups * TT_METRICS_RING] */

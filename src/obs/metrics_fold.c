@@ -123,4 +123,5 @@ void tt_metrics_fold(struct tt_metrics *dst, const struct tt_config *dcfg,
 	tt_counter_add(&dst->accepted, tt_counter_get(&src->accepted));
 	tt_counter_add(&dst->accept_paused, tt_counter_get(&src->accept_paused));
 	tt_counter_add(&dst->spliced, tt_counter_get(&src->spliced));
+	tt_counter_add(&dst->upload_spliced, tt_counter_get(&src->upload_spliced));
 }

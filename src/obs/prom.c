@@ -295,6 +295,11 @@ static void process(struct tt_sbuf *b, const struct tt_obs_view *v)
 	       "never copied through telltale's memory.");
 	sample(b, "telltale_response_body_spliced_bytes_total", none,
 	       tt_counter_get(&v->m->spliced));
+	family(b, "telltale_request_body_spliced_bytes_total", "counter",
+	       "Request body bytes moved from downstream to upstream socket by splice, "
+	       "never copied through telltale's memory.");
+	sample(b, "telltale_request_body_spliced_bytes_total", none,
+	       tt_counter_get(&v->m->upload_spliced));
 	family(b, "telltale_workers", "gauge", "Worker threads.");
 	sample(b, "telltale_workers", none, v->workers);
 	family(b, "telltale_start_time_seconds", "gauge", "Start time, seconds since the epoch.");

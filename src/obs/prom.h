@@ -22,6 +22,7 @@
  *   telltale_upstream_healthy_servers{upstream_group}, telltale_upstream_panic{upstream_group}
  *   telltale_downstream_connections, telltale_downstream_connections_accepted_total
  *   telltale_downstream_accept_paused_total, telltale_response_body_spliced_bytes_total
+ *   telltale_request_body_spliced_bytes_total
  *   telltale_workers, telltale_start_time_seconds, telltale_build_info{version}
  */
 #ifndef TT_OBS_PROM_H

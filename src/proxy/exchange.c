@@ -205,6 +205,10 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 		tt_pipe_put(&w->pipes, &ex->pipe); /* closed if bytes are left in it */
 		ex->splicing = 0;
 	}
+	if (ex->req_splicing) {
+		tt_pipe_put(&w->pipes, &ex->reqpipe);
+		ex->req_splicing = 0;
+	}
 	if (ex->has_body && !ex->req_done)
 		ex->bytes_in = ex->reqpump.body_bytes;
 	ex_log(ex);
@@ -898,6 +902,13 @@ void tt_ex_pump_request(struct tt_exchange *ex)
 	struct tt_conn *c = ex->c;
 	uv_buf_t iov[TT_PUMP_MAX_IOV + 1];
 
+	if (ex->req_splicing) {
+		if (ex->up && !ex->up->writing && !ex->req_sent)
+			tt_ex_upload(ex);
+		else
+			tt_conn_pause(c); /* nowhere to splice to now: notify mode would spin */
+		return;
+	}
 	while (ex->up && ex->up->connected && !ex->up->writing && !ex->req_sent) {
 		int n = 0, r, err = 0;
 		if (!ex->head_sent) {
@@ -913,6 +924,8 @@ void tt_ex_pump_request(struct tt_exchange *ex)
 			tt_buf_compact(&c->in, c->head_len);
 			if (ex->req_done)
 				tt_ex_request_sent(ex);
+			else if (tt_ex_upload_begin(ex))
+				tt_ex_upload(ex);
 			else
 				tt_conn_resume(c);
 			return;

@@ -105,6 +105,10 @@ struct tt_exchange {
 	struct tt_pipe pipe; /* valid while splicing */
 	unsigned splicing : 1;
 	char spill; /* a byte out of the pipe, written by libuv when the downstream is full */
+	/* A request body spliced the other way (upload.c). */
+	struct tt_pipe reqpipe; /* valid while req_splicing */
+	unsigned req_splicing : 1;
+	char req_spill; /* as spill, when the upstream is full */
 
 	/* A server named by host name (proxy/ex_dns.c). */
 	struct tt_dns_req dns;     /* waiting for the resolver */

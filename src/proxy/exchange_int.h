@@ -101,8 +101,20 @@ void tt_ex_tls_failed(struct tt_exchange *ex);
 /* Writing the request failed with err (a libuv code): record and answer. */
 void tt_ex_send_failed(struct tt_exchange *ex, int err);
 
+/* A body of at least this many bytes still to come, passed as it is
+ * between two plain sockets, is spliced (net/splice.h); below it the
+ * pump's copy costs less than the pipe's extra calls. */
+#define TT_EX_SPLICE_MIN_BYTES 16384
+
 /* Request side (exchange.c). */
 void tt_ex_pump_request(struct tt_exchange *ex);
+
+/* The request body from here on (upload.c): when it can be spliced, take
+ * a pipe, splice what can move and return 1; else 0 (the pump goes on). */
+int tt_ex_upload_begin(struct tt_exchange *ex);
+/* Splice more of the request body: the downstream became readable or the
+ * upstream took the byte it waited on. */
+void tt_ex_upload(struct tt_exchange *ex);
 void tt_ex_attempt_start(struct tt_exchange *ex, int fresh);
 
 /* Write to the upstream: 1 written now, 0 queued (the upstream write

@@ -387,8 +387,15 @@ static void handle_up_eof(struct tt_exchange *ex)
 			uint64_t hb = partial ? u->in.len - u->in.off : 0;
 			enum tt_stage st;
 			enum tt_fault_id id = tt_fault_from_eof(0, hb, &st);
-			tt_ex_fault(ex, id, st, err);
-			tt_fault_describe_eof_head(&ex->fault, err, hb, u->reused);
+			if (!ex->req_sent && !hb) {
+				/* It left while the request was still going out. */
+				tt_ex_fault(ex, id, TT_STAGE_SEND, err);
+				tt_fault_describe_eof_send(&ex->fault, err, ex->has_body,
+				                           ex->reqpump.body_bytes);
+			} else {
+				tt_ex_fault(ex, id, st, err);
+				tt_fault_describe_eof_head(&ex->fault, err, hb, u->reused);
+			}
 		}
 		tt_ex_fail(ex);
 		return;
@@ -443,16 +450,12 @@ static void stall_on_downstream(struct tt_exchange *ex)
  * are written: no copy through telltale's memory (issue 8). Chunked and
  * TLS bodies, and responses the stale store captures, take the pump. */
 
-/* Below this many body bytes still to come the pump's copy costs less
- * than the pipe's extra calls. */
-#define SPLICE_MIN_BYTES 16384
-
 static int splice_begin(struct tt_exchange *ex)
 {
 	const struct tt_pump *p = &ex->resppump;
 	if (ex->c->tls || ex->up->tls || p->out != TT_PUMP_OUT_RAW || p->tap || ex->up_eof)
 		return 0;
-	if (p->in == TT_PUMP_IN_LENGTH ? p->remaining < SPLICE_MIN_BYTES
+	if (p->in == TT_PUMP_IN_LENGTH ? p->remaining < TT_EX_SPLICE_MIN_BYTES
 	                               : p->in != TT_PUMP_IN_CLOSE)
 		return 0;
 	/* No pipe at the descriptor limit: the pump copies instead. */

@@ -1,5 +1,5 @@
-"""Response bodies spliced socket to socket (issue 8: a body is copied zero
-times where splice can be used on plain sockets).
+"""Bodies spliced socket to socket, responses and uploads (issue 8: a body
+is copied zero times where splice can be used on plain sockets).
 
 A body passed as it is (Content-Length, or until close to an HTTP/1.0
 client) of at least 16 KiB beyond what came with the head goes upstream
@@ -15,8 +15,9 @@ import socket
 import time
 
 from conftest import upstream_config
-from httpc import build_request
-from upstreams import close, pattern_sha256, recv_head, rst, send, sleep
+from httpc import build_request, chunked
+from upstreams import (close, pattern_bytes, pattern_sha256, recv_head, recv_request, rst, send,
+                       sleep)
 
 MIB = 1048576
 
@@ -178,3 +179,161 @@ def test_downstream_gone_mid_splice(telltale, app):
     r = tt.request("GET", "/bytes?n=100000")
     assert r.status == 200 and sha(r.body) == pattern_sha256(100000), r
     assert app.connections == 2, "the cut upstream connection was reused"
+
+
+# -- request bodies (uploads) --------------------------------------------------
+# A Content-Length request body between plain sockets, with at least 16 KiB
+# still to come once the bytes that came with the head are sent, goes
+# downstream socket -> pipe -> upstream socket, counted by
+# telltale_request_body_spliced_bytes_total.
+
+def upload_spliced(tt):
+    r = tt.admin("/metrics")
+    assert r.status == 200, r
+    m = re.search(rb"^telltale_request_body_spliced_bytes_total (\d+)$", r.body, re.M)
+    assert m, "no request spliced-bytes sample in /metrics"
+    return int(m.group(1))
+
+
+def post(n, target="/echo", headers=()):
+    return build_request("POST", target, headers=list(headers) + [("Content-Length", str(n))])
+
+
+def test_a_large_upload_is_spliced_and_arrives_intact(telltale, app):
+    tt = telltale(upstream_config(app))
+    before = upload_spliced(tt)
+    n = 4 * MIB
+    with tt.conn(timeout=20) as c:
+        c.send(post(n) + pattern_bytes(n))
+        r = c.read_response()
+    assert r.status == 200, r
+    got = r.json()
+    assert got["body_len"] == n and got["body_sha256"] == pattern_sha256(n), got
+    moved = upload_spliced(tt) - before
+    # All but what arrived with the head (at most one read buffer).
+    assert n - 65536 <= moved <= n, moved
+    assert spliced(tt) == 0, "a small response was spliced"
+    line = tt.log_line()
+    assert line["status"] == 200 and line["fault"] is None, line
+    assert line["bytes_in"] == n, line
+
+
+def test_spliced_uploads_keep_both_connections_alive_and_pipelined_requests_wait(telltale, app):
+    """An upload, then an upload and a GET pipelined behind it: splicing
+    takes exactly the body's bytes from the socket, so the requests after
+    it are read whole, and one upstream connection serves all three."""
+    tt = telltale(upstream_config(app))
+    before = upload_spliced(tt)
+    with tt.conn(timeout=20) as c:
+        c.send(post(300000, "/echo?1") + pattern_bytes(300000))
+        r1 = c.read_response()
+        c.send(post(MIB, "/echo?2") + pattern_bytes(MIB) + build_request("GET", "/echo?3"))
+        r2 = c.read_response()
+        r3 = c.read_response()
+    assert r1.status == 200 and r1.json()["body_sha256"] == pattern_sha256(300000), r1
+    assert r2.status == 200 and r2.json()["target"] == "/echo?2", r2
+    assert r2.json()["body_len"] == MIB and r2.json()["body_sha256"] == pattern_sha256(MIB)
+    assert r3.status == 200 and r3.json()["target"] == "/echo?3", r3
+    assert r3.json()["body_len"] == 0 and r3.json()["method"] == "GET"
+    assert app.connections == 1, "upstream connections: %d" % app.connections
+    assert upload_spliced(tt) - before >= 300000 + MIB - 2 * 65536
+
+
+def test_a_chunked_upload_is_not_spliced(telltale, app):
+    """Chunked framing is decoded and written again by telltale: the pump
+    carries it."""
+    tt = telltale(upstream_config(app))
+    before = upload_spliced(tt)
+    body = pattern_bytes(300000)
+    with tt.conn() as c:
+        c.send(build_request("POST", "/echo", headers=[("Transfer-Encoding", "chunked")]) +
+               chunked(body[:100000], body[100000:]))
+        r = c.read_response()
+    assert r.status == 200, r
+    assert r.json()["body_len"] == 300000 and r.json()["body_sha256"] == pattern_sha256(300000)
+    assert upload_spliced(tt) == before
+
+
+def test_an_upstream_that_reads_late_gets_every_byte(telltale, raw_upstream):
+    """The upstream reads nothing for a second: telltale's socket toward it
+    fills, the splice waits for room (one byte through libuv's write) and
+    the downstream is paused meanwhile; then every byte arrives in order."""
+    n = 16 * MIB
+    up = raw_upstream([sleep(1.0), recv_request(),
+                       send(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")])
+    tt = telltale(upstream_config(up))
+    before = upload_spliced(tt)
+    with tt.conn(timeout=30) as c:
+        c.send(post(n, "/up") + pattern_bytes(n))
+        r = c.read_response(timeout=30)
+    assert r.status == 201 and r.body == b"ok", r
+    assert len(up.bodies) == 1 and len(up.bodies[0]) == n
+    assert sha(up.bodies[0]) == pattern_sha256(n), "the upload arrived changed"
+    assert upload_spliced(tt) - before >= n - 65536
+    line = tt.log_line()
+    assert line["status"] == 201 and line["fault"] is None and line["bytes_in"] == n, line
+
+
+def test_a_client_gone_mid_upload(telltale, app):
+    """The client sends 200,000 bytes of a 4 MiB body and closes: the
+    exchange ends as downstream_closed, telling how far the body got, and
+    the next request is served."""
+    tt = telltale(upstream_config(app))
+    before = upload_spliced(tt)
+    s = socket.create_connection(("127.0.0.1", tt.port), timeout=10)
+    s.sendall(post(4 * MIB) + pattern_bytes(200000))
+    time.sleep(0.3)
+    s.close()
+    line = tt.log_line(timeout=10)
+    assert line["fault"] == "downstream_closed" and line["status"] == 499, line
+    assert "200000 bytes of the request body" in line["fault_details"], line
+    assert line["bytes_in"] == 200000, line
+    assert upload_spliced(tt) - before >= 200000 - 65536
+    r = tt.request("POST", "/echo", body=b"after")
+    assert r.status == 200 and r.json()["body_len"] == 5, r
+
+
+def test_an_upstream_gone_mid_upload_is_a_502(telltale, raw_upstream):
+    up = raw_upstream([recv_head(), sleep(0.3), rst()])
+    tt = telltale(upstream_config(up))
+    n = 16 * MIB
+    with tt.conn(timeout=20) as c:
+        try:
+            c.send(post(n, "/up") + pattern_bytes(n))
+        except OSError:
+            pass  # telltale may stop reading and answer first
+        r = c.read_response(timeout=10)
+    assert r.status == 502, r
+    line = tt.log_line()
+    assert line["status"] == 502, line
+    # Whether the read or the write saw the reset first, the stage is the
+    # same: the upstream left while the request was going out.
+    assert line["fault"] == "upstream_closed" and line["fault_stage"] == "send", line
+    d = line["fault_details"]
+    assert "while the request was being sent, after" in d or "writing the request" in d, line
+
+
+def test_a_dripped_spliced_upload_gets_the_body_timeout(telltale, app):
+    """limits.downstream_min_rate counts spliced bytes as read ones."""
+    cfg = upstream_config(app, limits={"downstream_min_rate": 100},
+                          timeouts={"downstream_rate_window": "1s", "downstream_idle": "30s"})
+    tt = telltale(cfg)
+    before = upload_spliced(tt)
+    with tt.conn(timeout=10) as c:
+        c.send(post(100000))
+        t0 = time.monotonic()
+        for i in range(25):  # 10 bytes/s, under 100, for 2.5 s
+            try:
+                c.send(b"b")
+            except OSError:
+                break
+            time.sleep(0.1)
+        r = c.read_response(timeout=5, allow_incomplete=True)
+        took = time.monotonic() - t0
+    assert r.status == 408, r
+    assert took < 8, took
+    line = tt.log_line()
+    assert line["fault"] == "request_body_timeout", line
+    assert "downstream_min_rate" in (line.get("fault_details") or ""), line
+    # Only the dripped bytes were spliced, and the window judged them.
+    assert 5 <= upload_spliced(tt) - before <= 25, upload_spliced(tt) - before

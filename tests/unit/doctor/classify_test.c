@@ -106,6 +106,11 @@ Test(classify, end_of_stream_and_dns)
 	cr_expect_str_eq(f.details,
 	                 "connection closed after 0 bytes of the response head (reused keep-alive "
 	                 "connection)");
+	tt_fault_describe_eof_send(&f, UV_ECONNRESET, 1, 4096);
+	cr_expect_str_eq(f.details, "connection reset by peer while the request was being sent, "
+	                            "after 4096 bytes of its body");
+	tt_fault_describe_eof_send(&f, UV_EOF, 0, 0);
+	cr_expect_str_eq(f.details, "connection closed while the request head was being sent");
 	tt_fault_describe_eof_body(&f, UV_EOF, 1, 10, 90);
 	cr_expect_str_eq(f.details, "connection closed after 10 of 100 body bytes");
 	cr_expect_eq(tt_fault_from_gai(EAI_AGAIN), TT_FAULT_DNS_TIMEOUT);
