@@ -4,8 +4,9 @@ item 3).
 The release binary build/telltale runs with build/alloc_count.so preloaded
 (tests/e2e/alloc_count.c: it counts malloc, calloc, realloc, the aligned
 allocators and free in a shared file). After 1,000 warm-up requests the
-counts are read, 10,000 keep-alive requests of four kinds go through (small
-GET, 64 KiB GET, POST with a 16 KiB body, a chunked response), and the
+counts are read, 10,000 keep-alive requests of five kinds go through (small
+GET, 64 KiB GET, POST with a 16 KiB body, POST with a 64 KiB body (spliced
+both ways), a chunked response), and the
 counts are read again: the difference must be zero. The access log stays on
 (to stdout), so writing it is part of the path being counted.
 
@@ -13,6 +14,7 @@ make e2e builds both build/telltale and build/alloc_count.so. The ASan
 build cannot be used here: it replaces the allocator itself."""
 
 import os
+import re
 import socket
 import struct
 import threading
@@ -30,6 +32,7 @@ SLOTS = ("malloc", "calloc", "realloc", "free", "aligned", "bytes")
 WARMUP = 1000
 MEASURED = 10000
 POST_BODY = bytes(range(256)) * 64  # 16 KiB
+POST_BIG = bytes(range(256)) * 256  # 64 KiB: spliced up, and back down
 
 
 def build_file(name):
@@ -55,6 +58,7 @@ KINDS = [
     ("GET", "/small", None, 200, 100),
     ("GET", "/64k", None, 200, 65536),
     ("POST", "/post", POST_BODY, 200, len(POST_BODY)),
+    ("POST", "/post", POST_BIG, 200, len(POST_BIG)),
     ("GET", "/chunked", None, 200, 4000),
 ]
 
@@ -207,6 +211,11 @@ def test_no_allocation_per_request_once_warm(telltale, origin, tmp_path, monkeyp
     assert allocations(delta) == 0, (
         "telltale allocated during %d warm proxied requests: %r (%.1f s)" % (MEASURED, delta, elapsed))
     assert delta["free"] == 0, delta
+    # The 64 KiB bodies took the splice path both ways: it is counted too.
+    metrics = tt.admin("/metrics").body.decode()
+    for name in ("request", "response"):
+        sample = re.search(r"^telltale_%s_body_spliced_bytes_total (\d+)$" % name, metrics, re.M)
+        assert sample and int(sample.group(1)) > 0, "no %s body was spliced" % name
     lines = tt.log_lines(WARMUP + MEASURED, timeout=10)
     assert len(lines) == WARMUP + MEASURED
     assert origin.requests == WARMUP + MEASURED
