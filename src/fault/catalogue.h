@@ -652,8 +652,8 @@
 	X(CONNECTION_TERMINATED, "connection_terminated", 502, 502, TT_SIDE_UPSTREAM, TT_STAGE_WAIT_HEAD, TT_RETRY_IDEMPOTENT, "upstream_closed", \
 	  "The upstream closed the connection without a complete response", \
 	  /* explain */ \
-	  "The upstream closed or reset the connection after telltale sent the request, before a " \
-	  "complete response head arrived.", \
+	  "The upstream closed or reset the connection while telltale was sending the request " \
+	  "(stage `send`) or after it, before a complete response head arrived.", \
 	  /* causes */ \
 	  "The keep-alive race: telltale reused an idle pooled connection just as the upstream " \
 	  "closed it, because the application's keep-alive timeout is shorter than " \
@@ -661,7 +661,8 @@
 	  "The application crashed or was killed while handling the request (out of memory, a " \
 	  "deploy)\n" \
 	  "The application closes connections on purpose: a limit of requests per connection, or " \
-	  "it rejects the request without answering\n" \
+	  "it rejects the request without answering, such as an upload over its body size limit " \
+	  "refused before it was read whole (stage `send`)\n" \
 	  "A firewall, NAT or load balancer between them forgot an idle connection and reset it", \
 	  /* visitor */ \
 	  "Reload the page: this is often a brief hiccup\n" \

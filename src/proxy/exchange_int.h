@@ -1,9 +1,9 @@
 /*
  * What the files of the exchange share: exchange.c (lifecycle, the
- * request side, attempts), response.c (the response side, upstream
- * timers), local.c (telltale's own responses and cut connections),
- * downstream.c (downstream events) and tunnel.c (the byte tunnel after a
- * 101).
+ * request side, attempts), upload.c (the request body spliced),
+ * response.c (the response side, upstream timers), local.c (telltale's
+ * own responses and cut connections), downstream.c (downstream events)
+ * and tunnel.c (the byte tunnel after a 101).
  * Internal to src/proxy/.
  */
 #ifndef TT_PROXY_EXCHANGE_INT_H
