@@ -30,6 +30,7 @@ static void on_handle_closed(uv_handle_t *h)
 	struct tt_worker *w = c->w;
 	atomic_fetch_sub(w->ds_total, 1);
 	tt_tls_io_free(&c->tls);
+	free(c->sreq);
 	c->magic = 0;
 	free(c);
 	tt_conn_accept_resume(w);
@@ -237,6 +238,15 @@ static void linger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	c->in.len = c->in.off = 0; /* discard */
 }
 
+/* The connection's shutdown request, made on first use; NULL when out of
+ * memory. */
+static uv_shutdown_t *shutdown_req(struct tt_conn *c)
+{
+	if (!c->sreq && (c->sreq = malloc(sizeof(*c->sreq))))
+		c->sreq->data = c;
+	return c->sreq;
+}
+
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
 	struct tt_conn *c = req->data;
@@ -282,8 +292,9 @@ static void close_gracefully(struct tt_conn *c)
 	}
 	c->lingering = 1;
 	tt_conn_untime(c);
-	if (c->tls ? tt_tls_io_shutdown(c->tls, &c->sreq, on_shutdown) != 0
-	           : uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+	if (!shutdown_req(c) ||
+	    (c->tls ? tt_tls_io_shutdown(c->tls, c->sreq, on_shutdown) != 0
+	            : uv_shutdown(c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0))
 		tt_conn_close(c);
 }
 
@@ -532,9 +543,11 @@ static void on_shutdown_write(uv_shutdown_t *req, int status)
 
 int tt_conn_shutdown_write(struct tt_conn *c)
 {
+	if (!shutdown_req(c))
+		return UV_ENOMEM;
 	if (c->tls)
-		return tt_tls_io_shutdown(c->tls, &c->sreq, on_shutdown_write) == 0 ? 0 : UV_EPIPE;
-	return uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown_write);
+		return tt_tls_io_shutdown(c->tls, c->sreq, on_shutdown_write) == 0 ? 0 : UV_EPIPE;
+	return uv_shutdown(c->sreq, (uv_stream_t *)&c->tcp, on_shutdown_write);
 }
 
 void tt_conn_exchange_done(struct tt_conn *c, int keep_alive)
@@ -639,7 +652,7 @@ void tt_conn_accept(struct tt_worker *w, uv_stream_t *listener)
 	c->listener = w->listen_cfg[(uv_tcp_t *)listener - w->listeners];
 	tt_counter_add(&w->metrics.accepted, 1);
 	uv_tcp_init(&w->loop, &c->tcp);
-	c->tcp.data = c->sreq.data = c;
+	c->tcp.data = c;
 	c->handles = 1;
 	total = atomic_fetch_add(w->ds_total, 1) + 1;
 	c->next = w->conns;

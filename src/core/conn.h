@@ -67,7 +67,10 @@ struct tt_conn {
 	 * since rate_start_ms, the start of the current window. */
 	uint64_t rate_start_ms;
 	uint64_t rate_bytes;
-	uv_shutdown_t sreq; /* lingering close */
+	/* A lingering close's or a tunnel's shutdown: taken when first
+	 * needed (most connections never shut down their write side; 72
+	 * bytes less per idle connection), freed with the connection. */
+	uv_shutdown_t *sreq;
 	struct tt_buf in;
 	uint32_t head_len; /* current request head, at the start of in */
 	uint32_t requests; /* served on this connection */

@@ -22,11 +22,13 @@ from upstreams import (close, pattern_bytes, pattern_sha256, recv_head, recv_req
 MIB = 1048576
 
 
-def spliced(tt):
+def spliced(tt, body="response"):
+    """telltale_{response,request}_body_spliced_bytes_total."""
     r = tt.admin("/metrics")
     assert r.status == 200, r
-    m = re.search(rb"^telltale_response_body_spliced_bytes_total (\d+)$", r.body, re.M)
-    assert m, "no spliced-bytes sample in /metrics"
+    name = "telltale_%s_body_spliced_bytes_total" % body
+    m = re.search(rb"^" + name.encode() + rb" (\d+)$", r.body, re.M)
+    assert m, "no %s sample in /metrics" % name
     return int(m.group(1))
 
 
@@ -188,11 +190,7 @@ def test_downstream_gone_mid_splice(telltale, app):
 # telltale_request_body_spliced_bytes_total.
 
 def upload_spliced(tt):
-    r = tt.admin("/metrics")
-    assert r.status == 200, r
-    m = re.search(rb"^telltale_request_body_spliced_bytes_total (\d+)$", r.body, re.M)
-    assert m, "no request spliced-bytes sample in /metrics"
-    return int(m.group(1))
+    return spliced(tt, "request")
 
 
 def post(n, target="/echo", headers=()):
@@ -237,6 +235,24 @@ def test_spliced_uploads_keep_both_connections_alive_and_pipelined_requests_wait
     assert r3.json()["body_len"] == 0 and r3.json()["method"] == "GET"
     assert app.connections == 1, "upstream connections: %d" % app.connections
     assert upload_spliced(tt) - before >= 300000 + MIB - 2 * 65536
+
+
+def test_an_upload_after_100_continue_is_spliced(telltale, app):
+    """The client waits for 100 Continue: the head arrives alone, and the
+    body takes the splice (all of it, unless some bytes beat telltale's
+    connect to the upstream and wait in its buffer)."""
+    tt = telltale(upstream_config(app))
+    before = upload_spliced(tt)
+    n = MIB
+    with tt.conn(timeout=20) as c:
+        c.send(post(n, headers=[("Expect", "100-continue")]))
+        interim = c.read_head(timeout=3)
+        assert interim.status == 100, interim
+        c.send(pattern_bytes(n))
+        r = c.read_response()
+    assert r.status == 200, r
+    assert r.json()["body_len"] == n and r.json()["body_sha256"] == pattern_sha256(n)
+    assert n - 65536 <= upload_spliced(tt) - before <= n
 
 
 def test_a_chunked_upload_is_not_spliced(telltale, app):
