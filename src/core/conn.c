@@ -223,9 +223,14 @@ void tt_conn_read_notify(struct tt_conn *c)
 	tt_conn_resume(c);
 }
 
-int tt_conn_body_read(struct tt_conn *c, size_t n)
+int tt_conn_body_read(struct tt_conn *c, ssize_t n)
 {
-	return too_slow(c, n);
+	if (n > 0)
+		return too_slow(c, (size_t)n);
+	c->eof = 1;
+	tt_conn_pause(c);
+	tt_exchange_on_ds_eof(c->ex, n == 0 ? UV_EOF : (int)n);
+	return 1;
 }
 
 static void linger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)

@@ -101,8 +101,8 @@ void tt_conn_accept_resume(struct tt_worker *w);
  * at once, after this returns, is never the case: a completed synchronous
  * write returns 1 and no callback follows). Returns 1 when everything was
  * written now, 0 when queued, a negative libuv code on error (the
- * connection is then aborted by the caller; the code goes in its fault). The memory behind bufs
- * must stay valid until then.
+ * connection is then aborted by the caller; the code goes in its fault).
+ * The memory behind bufs must stay valid until then.
  */
 int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out);
 
@@ -119,10 +119,12 @@ void tt_conn_resume(struct tt_conn *c);
  * to splice the bytes itself (net/splice.h). Plain connections only; ends
  * with the exchange. */
 void tt_conn_read_notify(struct tt_conn *c);
-/* The exchange read n body bytes itself: count them for
- * limits.downstream_min_rate. Returns 1 when they came too slowly and the
- * exchange was failed (it is gone), else 0. */
-int tt_conn_body_read(struct tt_conn *c, size_t n);
+/* The exchange read body bytes itself (in notify mode): n of them, counted
+ * for limits.downstream_min_rate; or 0 for the end of stream, or a
+ * negative libuv code, handled as a read would be (the exchange hears
+ * tt_exchange_on_ds_eof). Returns 1 when the exchange was failed or ended
+ * (it may be gone), else 0. */
+int tt_conn_body_read(struct tt_conn *c, ssize_t n);
 /* Arm the downstream body idle timer (no-op when timeouts are 0). */
 void tt_conn_touch(struct tt_conn *c);
 /* Disarm the connection's timeout. */

@@ -180,7 +180,7 @@ static int send_all(struct tt_doc_link *l, const char *req, size_t len, struct t
 		}
 		int err = uv_translate_sys_error(errno);
 		tt_fault_set(f, tt_fault_from_uv(err, TT_STAGE_SEND), TT_STAGE_SEND, err);
-		tt_fault_describe_send_error(f, err);
+		tt_fault_describe_send_error(f, err, 0, 0);
 		return -1;
 	}
 	return 0;

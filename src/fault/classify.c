@@ -197,9 +197,13 @@ void tt_fault_describe_connect_error(struct tt_fault *f, const char *addr, int u
 	tt_fault_details(f, "connect to %s: %s", addr, uv_strerror(uv_err));
 }
 
-void tt_fault_describe_send_error(struct tt_fault *f, int uv_err)
+void tt_fault_describe_send_error(struct tt_fault *f, int uv_err, int has_body, uint64_t body_bytes)
 {
-	tt_fault_details(f, "writing the request: %s", uv_strerror(uv_err));
+	if (has_body)
+		tt_fault_details(f, "writing the request: %s, after %llu bytes of its body",
+		                 uv_strerror(uv_err), (unsigned long long)body_bytes);
+	else
+		tt_fault_details(f, "writing the request: %s", uv_strerror(uv_err));
 }
 
 enum tt_fault_id tt_fault_from_gai(int gai_err)

@@ -91,8 +91,10 @@ void tt_fault_describe_bad_chunk(struct tt_fault *f, const struct tt_chunked *de
 void tt_fault_describe_connect_error(struct tt_fault *f, const char *addr, int uv_err);
 
 /* Writing the request failed with uv_err (tt_fault_from_uv(uv_err,
- * TT_STAGE_SEND)). */
-void tt_fault_describe_send_error(struct tt_fault *f, int uv_err);
+ * TT_STAGE_SEND)). body_bytes: request body bytes taken from the
+ * downstream so far, when has_body (as tt_fault_describe_eof_send). */
+void tt_fault_describe_send_error(struct tt_fault *f, int uv_err, int has_body,
+                                  uint64_t body_bytes);
 
 /* A getaddrinfo failure (EAI_*): DNS_TIMEOUT for EAI_AGAIN (the resolver
  * gave no answer in time), DNS_ERROR otherwise. */

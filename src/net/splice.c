@@ -80,6 +80,22 @@ ssize_t tt_splice_out(struct tt_pipe *p, int fd)
 	return (ssize_t)moved;
 }
 
+int tt_pipe_drain(struct tt_pipe *p, int fd, char *spill, uint64_t *moved)
+{
+	while (p->bytes) {
+		ssize_t n = tt_splice_out(p, fd);
+		if (n > 0) {
+			*moved += (uint64_t)n;
+			continue;
+		}
+		if (n != UV_EAGAIN)
+			return (int)n;
+		n = tt_pipe_take_byte(p, spill);
+		return n < 0 ? (int)n : 0;
+	}
+	return 1;
+}
+
 int tt_pipe_take_byte(struct tt_pipe *p, char *b)
 {
 	ssize_t n;

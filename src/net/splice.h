@@ -16,6 +16,7 @@
 #define TT_NET_SPLICE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* A pipe's capacity as created (Linux default: 16 pages). One splice moves
@@ -56,5 +57,15 @@ ssize_t tt_splice_out(struct tt_pipe *p, int fd);
  * caller hands libuv a write to wait on when the socket is full). Returns
  * 1, or a negative libuv code. */
 int tt_pipe_take_byte(struct tt_pipe *p, char *b);
+
+/*
+ * Empty the pipe into socket fd, a socket libuv owns. Adds the bytes moved
+ * to *moved. Returns 1 when the pipe is empty; 0 when the socket is full:
+ * the pipe's next byte is then in *spill, for the caller to write through
+ * libuv, whose callback says when there is room (libuv watches the
+ * socket, not telltale); a negative libuv code when the socket failed (or
+ * the pipe could not be read).
+ */
+int tt_pipe_drain(struct tt_pipe *p, int fd, char *spill, uint64_t *moved);
 
 #endif

@@ -876,7 +876,7 @@ static void request_body_error(struct tt_exchange *ex)
 void tt_ex_send_failed(struct tt_exchange *ex, int err)
 {
 	tt_ex_fault(ex, tt_fault_from_uv(err, TT_STAGE_SEND), TT_STAGE_SEND, err);
-	tt_fault_describe_send_error(&ex->fault, err);
+	tt_fault_describe_send_error(&ex->fault, err, ex->has_body, ex->reqpump.body_bytes);
 	tt_ex_fail(ex);
 }
 
@@ -892,9 +892,7 @@ static void upstream_write_failed(struct tt_exchange *ex, int err)
 		tt_ex_up_timer_arm(ex, 1000);
 		return;
 	}
-	tt_ex_fault(ex, tt_fault_from_uv(err, TT_STAGE_SEND), TT_STAGE_SEND, err);
-	tt_fault_describe_send_error(&ex->fault, err);
-	tt_ex_fail(ex);
+	tt_ex_send_failed(ex, err);
 }
 
 void tt_ex_pump_request(struct tt_exchange *ex)

@@ -482,22 +482,16 @@ static void on_up_splice(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static int splice_flush(struct tt_exchange *ex, int dfd)
 {
 	struct tt_conn *c = ex->c;
-	while (ex->pipe.bytes) {
+	for (;;) {
 		uv_buf_t b = uv_buf_init(&ex->spill, 1);
-		ssize_t n = tt_splice_out(&ex->pipe, dfd);
-		int r;
-		if (n > 0) {
-			ex->bytes_out += (uint64_t)n;
-			tt_counter_add(&c->w->metrics.spliced, (uint64_t)n);
-			continue;
-		}
-		if (n != UV_EAGAIN) {
-			tt_ex_ds_write_failed(ex, (int)n);
-			return -1;
-		}
+		uint64_t moved = 0;
+		int r = tt_pipe_drain(&ex->pipe, dfd, &ex->spill, &moved);
+		ex->bytes_out += moved;
+		tt_counter_add(&c->w->metrics.spliced, moved);
+		if (r == 1)
+			return 1;
 		/* Full: libuv's write of one byte waits for room, and says so. */
-		r = tt_pipe_take_byte(&ex->pipe, &ex->spill);
-		if (r > 0)
+		if (r == 0)
 			r = tt_conn_write(c, &b, 1, &ex->bytes_out);
 		if (r < 0) {
 			tt_ex_ds_write_failed(ex, r);
@@ -506,7 +500,6 @@ static int splice_flush(struct tt_exchange *ex, int dfd)
 		if (r == 0)
 			return 0;
 	}
-	return 1;
 }
 
 static void splice_body(struct tt_exchange *ex)

@@ -39,41 +39,25 @@ int tt_ex_upload_begin(struct tt_exchange *ex)
  * exchange failed. */
 static int upload_flush(struct tt_exchange *ex, int ufd)
 {
-	while (ex->reqpipe.bytes) {
+	for (;;) {
 		uv_buf_t b = uv_buf_init(&ex->req_spill, 1);
-		ssize_t n = tt_splice_out(&ex->reqpipe, ufd);
-		int r, err = 0;
-		if (n > 0) {
-			tt_counter_add(&ex->c->w->metrics.upload_spliced, (uint64_t)n);
-			continue;
+		uint64_t moved = 0;
+		int err = 0, r = tt_pipe_drain(&ex->reqpipe, ufd, &ex->req_spill, &moved);
+		tt_counter_add(&ex->c->w->metrics.upload_spliced, moved);
+		if (r == 1)
+			return 1;
+		if (r == 0) {
+			r = tt_ex_us_write(ex, &b, 1, &err);
+			if (r == 0)
+				return 0;
+			if (r < 0)
+				r = err;
 		}
-		if (n != UV_EAGAIN) {
-			tt_ex_send_failed(ex, (int)n);
-			return -1;
-		}
-		r = tt_pipe_take_byte(&ex->reqpipe, &ex->req_spill);
 		if (r < 0) {
 			tt_ex_send_failed(ex, r);
 			return -1;
 		}
-		r = tt_ex_us_write(ex, &b, 1, &err);
-		if (r < 0) {
-			tt_ex_send_failed(ex, err);
-			return -1;
-		}
-		if (r == 0)
-			return 0;
 	}
-	return 1;
-}
-
-/* The downstream ended (n == 0) or failed (n < 0) before the body did. */
-static void upload_cut(struct tt_exchange *ex, ssize_t n)
-{
-	struct tt_conn *c = ex->c;
-	c->eof = 1;
-	tt_conn_pause(c);
-	tt_exchange_on_ds_eof(ex, n == 0 ? UV_EOF : (int)n);
 }
 
 void tt_ex_upload(struct tt_exchange *ex)
@@ -110,15 +94,13 @@ void tt_ex_upload(struct tt_exchange *ex)
 		n = tt_splice_in(&ex->reqpipe, dfd, p->remaining);
 		if (n == UV_EAGAIN)
 			break;
-		if (n <= 0) {
-			upload_cut(ex, n);
-			return;
+		if (n > 0) {
+			p->body_bytes += (uint64_t)n;
+			p->remaining -= (uint64_t)n;
+			ex->bytes_in = p->body_bytes;
 		}
-		p->body_bytes += (uint64_t)n;
-		p->remaining -= (uint64_t)n;
-		ex->bytes_in = p->body_bytes;
-		if (tt_conn_body_read(c, (size_t)n))
-			return; /* too slow: failed */
+		if (tt_conn_body_read(c, n))
+			return; /* the downstream ended or was too slow: failed */
 	}
 	tt_conn_read_notify(c);
 }

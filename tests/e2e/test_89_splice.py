@@ -327,6 +327,7 @@ def test_an_upstream_gone_mid_upload_is_a_502(telltale, raw_upstream):
     assert line["fault"] == "upstream_closed" and line["fault_stage"] == "send", line
     d = line["fault_details"]
     assert "while the request was being sent, after" in d or "writing the request" in d, line
+    assert "bytes of its body" in d, line
 
 
 def test_a_dripped_spliced_upload_gets_the_body_timeout(telltale, app):

@@ -109,6 +109,11 @@ Test(classify, end_of_stream_and_dns)
 	tt_fault_describe_eof_send(&f, UV_ECONNRESET, 1, 4096);
 	cr_expect_str_eq(f.details, "connection reset by peer while the request was being sent, "
 	                            "after 4096 bytes of its body");
+	tt_fault_describe_send_error(&f, UV_EPIPE, 1, 4096);
+	cr_expect_str_eq(f.details,
+	                 "writing the request: broken pipe, after 4096 bytes of its body");
+	tt_fault_describe_send_error(&f, UV_EPIPE, 0, 0);
+	cr_expect_str_eq(f.details, "writing the request: broken pipe");
 	tt_fault_describe_eof_send(&f, UV_EOF, 0, 0);
 	cr_expect_str_eq(f.details, "connection closed while the request head was being sent");
 	tt_fault_describe_eof_body(&f, UV_EOF, 1, 10, 90);

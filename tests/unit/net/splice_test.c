@@ -160,6 +160,51 @@ Test(splice, a_full_socket_says_eagain_and_one_byte_can_be_taken)
 	close(down[1]);
 }
 
+Test(splice, drain_empties_the_pipe_or_hands_out_the_next_byte_when_the_socket_is_full)
+{
+	struct tt_pipepool pool = {0};
+	struct tt_pipe p;
+	int up[2], down[2];
+	size_t sent = 0, got = 0;
+	uint64_t moved = 0;
+	char spill = 0;
+	int r = 1;
+
+	tcp_pair(up);
+	tcp_pair(down);
+	cr_assert_eq(tt_pipe_get(&pool, &p), 0);
+	/* Room in the socket: the pipe empties. */
+	feed(up[0], &sent, 1000);
+	cr_assert_eq(tt_splice_in(&p, up[1], 65536), 1000);
+	cr_assert_eq(tt_pipe_drain(&p, down[0], &spill, &moved), 1);
+	cr_assert_eq(moved, 1000);
+	cr_assert_eq(p.bytes, 0);
+	/* Keep filling until the socket is full: then 0, and the byte after
+	 * the last one moved is in spill, out of the pipe. */
+	for (int i = 0; i < 10000 && r == 1; i++) {
+		feed(up[0], &sent, sent + 65536);
+		if (tt_splice_in(&p, up[1], 65536) > 0)
+			r = tt_pipe_drain(&p, down[0], &spill, &moved);
+	}
+	cr_assert_eq(r, 0, "a full socket must stop the drain");
+	cr_assert_eq((unsigned char)spill, byte_at(moved), "the byte after the last one moved");
+	tt_pipe_put(&pool, &p);
+	drain(down[1], &got);
+	cr_assert_eq(got, moved);
+	/* A socket that failed: its libuv code. */
+	close(down[1]);
+	close(down[0]);
+	cr_assert_eq(tt_pipe_get(&pool, &p), 0);
+	feed(up[0], &sent, sent + 10);
+	while (p.bytes == 0)
+		tt_splice_in(&p, up[1], 10);
+	cr_assert_lt(tt_pipe_drain(&p, down[0], &spill, &moved), 0);
+	tt_pipe_put(&pool, &p);
+	close(up[0]);
+	close(up[1]);
+	tt_pipepool_fini(&pool);
+}
+
 Test(splice, the_pool_hands_back_the_same_pipes_and_keeps_at_most_its_max)
 {
 	struct tt_pipepool pool = {0};
