@@ -7,7 +7,7 @@
 #   make check      format and banned-call checks
 
 CC      ?= cc
-PKGS    := libuv openssl libcares yaml-0.1
+PKGS    := libuv openssl libcares yaml-0.1 liburing
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)

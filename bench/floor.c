@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -61,7 +62,14 @@ static int listen_on(int port)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 4096) != 0)
+	/* A ring's pending accept keeps the previous run's listener alive for a
+	 * moment after that process exits: retry for up to 5 s. */
+	for (int i = 0; bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0; i++) {
+		if (errno != EADDRINUSE || i == 50)
+			die("bind");
+		usleep(100000);
+	}
+	if (listen(fd, 4096) != 0)
 		die("listen");
 	return fd;
 }
@@ -175,18 +183,35 @@ static void arm_accept(int lfd)
 	io_uring_sqe_set_data64(e, UD(OP_ACCEPT, lfd));
 }
 
-static void run_uring(int lfd)
+static unsigned reap(int lfd);
+
+static void ring_init(void)
 {
 	struct io_uring_params p = {0};
 	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	if (getenv("FLOOR_COOP"))
+		p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
 	if (io_uring_queue_init_params(4096, &ring, &p) != 0 &&
 	    io_uring_queue_init(4096, &ring, 0) != 0)
 		die("io_uring_queue_init");
+}
+
+static void run_uring(int lfd)
+{
+	ring_init();
 	arm_accept(lfd);
 	for (;;) {
-		struct io_uring_cqe *cqe;
-		unsigned head, seen = 0;
 		io_uring_submit_and_wait(&ring, 1);
+		reap(lfd);
+	}
+}
+
+/* The completions in the ring, handled; how many there were. */
+static unsigned reap(int lfd)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+	{
 		io_uring_for_each_cqe(&ring, head, cqe)
 		{
 			uint64_t ud = io_uring_cqe_get_data64(cqe);
@@ -223,20 +248,145 @@ static void run_uring(int lfd)
 		}
 		io_uring_cq_advance(&ring, seen);
 	}
+	return seen;
+}
+
+/* defer: epoll and read(2)/write(2) as epoll, but the writes of a loop
+ * turn are made after all its reads, as a uv_check handle could. */
+static void run_defer(int lfd)
+{
+	struct epoll_event evs[1024], ev = {.events = EPOLLIN};
+	static int wq[1024];
+	static ssize_t wl[1024];
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	ev.data.fd = lfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	for (;;) {
+		int n = epoll_wait(ep, evs, 1024, -1), nw = 0;
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			if (fd == lfd) {
+				int dfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+				int ufd = dfd >= 0 ? pair_up(dfd) : -1;
+				if (ufd < 0)
+					continue;
+				ev.data.fd = dfd;
+				epoll_ctl(ep, EPOLL_CTL_ADD, dfd, &ev);
+				ev.data.fd = ufd;
+				epoll_ctl(ep, EPOLL_CTL_ADD, ufd, &ev);
+				continue;
+			}
+			struct side *s = sides[fd];
+			if (!s)
+				continue;
+			ssize_t r = read(fd, s->buf, BUF);
+			if (r <= 0) {
+				unpair(fd);
+				continue;
+			}
+			wq[nw] = fd, wl[nw++] = r;
+		}
+		for (int i = 0; i < nw; i++) {
+			struct side *s = sides[wq[i]];
+			if (s && write(s->peer, s->buf, (size_t)wl[i]) != wl[i])
+				unpair(wq[i]);
+		}
+	}
+}
+
+/* hybrid: every socket operation in the ring as uring does, but the wait is
+ * an epoll_wait on the ring's fd, as an io_uring engine under libuv's loop
+ * (a uv_poll_t on the ring) would wait. */
+static void run_hybrid(int lfd)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int wfd;
+	ring_init();
+	/* A ring with deferred task work does not wake a poller of its fd; an
+	 * eventfd registered with it is signalled when completions wait. */
+	wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wfd < 0 || io_uring_register_eventfd(&ring, wfd) != 0)
+		die("eventfd");
+	ev.data.fd = wfd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, wfd, &ev) != 0)
+		die("epoll_ctl ring");
+	arm_accept(lfd);
+	for (;;) {
+		io_uring_submit_and_get_events(&ring);
+		if (reap(lfd) == 0 && epoll_wait(ep, &ev, 1, -1) == 1) {
+			uint64_t n;
+			if (read(wfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+				die("read eventfd");
+		}
+	}
+}
+
+/* wsend: readiness and reads by epoll and read(2), as libuv does; only the
+ * writes go through the ring, all of a loop turn's in one io_uring_enter. */
+static void run_wsend(int lfd)
+{
+	struct epoll_event evs[1024], ev = {.events = EPOLLIN};
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	ring_init();
+	ev.data.fd = lfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	for (;;) {
+		int n = epoll_wait(ep, evs, 1024, -1);
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			if (fd == lfd) {
+				int dfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+				int ufd = dfd >= 0 ? pair_up(dfd) : -1;
+				if (ufd < 0)
+					continue;
+				ev.data.fd = dfd;
+				epoll_ctl(ep, EPOLL_CTL_ADD, dfd, &ev);
+				ev.data.fd = ufd;
+				epoll_ctl(ep, EPOLL_CTL_ADD, ufd, &ev);
+				continue;
+			}
+			struct side *s = sides[fd];
+			if (!s)
+				continue;
+			ssize_t r = read(fd, s->buf, BUF);
+			if (r <= 0) {
+				unpair(fd);
+				continue;
+			}
+			struct io_uring_sqe *e = sqe();
+			io_uring_prep_send(e, s->peer, s->buf, (size_t)r, 0);
+			io_uring_sqe_set_data64(e, 0);
+		}
+		io_uring_submit_and_get_events(&ring);
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+		io_uring_for_each_cqe(&ring, head, cqe) seen++;
+		io_uring_cq_advance(&ring, seen);
+	}
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 4 || (strcmp(argv[1], "epoll") != 0 && strcmp(argv[1], "uring") != 0)) {
-		fprintf(stderr, "usage: %s epoll|uring LISTEN_PORT ORIGIN_PORT\n", argv[0]);
+	const char *engine = argc == 4 ? argv[1] : "";
+	if (strcmp(engine, "epoll") != 0 && strcmp(engine, "uring") != 0 &&
+	    strcmp(engine, "hybrid") != 0 && strcmp(engine, "wsend") != 0 &&
+	    strcmp(engine, "defer") != 0) {
+		fprintf(stderr, "usage: %s epoll|uring|hybrid|wsend LISTEN_PORT ORIGIN_PORT\n", argv[0]);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	origin_port = atoi(argv[3]);
 	int lfd = listen_on(atoi(argv[2]));
-	if (argv[1][0] == 'e')
+	if (engine[0] == 'e')
 		run_epoll(lfd);
-	else
+	else if (engine[0] == 'u')
 		run_uring(lfd);
+	else if (engine[0] == 'd')
+		run_defer(lfd);
+	else if (engine[0] == 'h')
+		run_hybrid(lfd);
+	else
+		run_wsend(lfd);
 	return 0;
 }

@@ -193,6 +193,7 @@ struct tt_config *tt_cfg_new_default(void)
 	atomic_init(&c->refs, 1);
 	c->path = tt_cfg_strdup("(flags)");
 	c->workers = tt_cfg_auto_workers();
+	c->io_uring = 1;
 	c->access_log = tt_cfg_strdup("-");
 	c->name = default_name();
 	c->pid_file = default_pid_file();

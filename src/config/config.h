@@ -225,6 +225,7 @@ struct tt_config {
 	unsigned workers; /* >= 1; "auto" resolved to the number of cores */
 	char *access_log; /* NULL = off, "-" = stdout, else a file path */
 	char *name;       /* this proxy's name in Via; default "telltale" */
+	int io_uring;     /* io_uring: auto (1) batches socket sends (net/ring.h); off (0) */
 	/* Where `telltale run` writes its pid for `telltale reload` (issue 7,
 	 * item 4); NULL = off. Default /run/telltale.pid for root, else
 	 * $XDG_RUNTIME_DIR/telltale.pid, else /tmp/telltale.pid. */

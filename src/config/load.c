@@ -346,6 +346,19 @@ static void h_workers(struct tt_ld *l, const struct tt_ld_key *key, const char *
 		tt_ld_uint(l, key, what, k, v, l->c);
 }
 
+static void h_io_uring(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
+                       const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
+{
+	char why[128];
+	if (!strcmp(v->str, "auto") || !strcmp(v->str, "off")) {
+		l->c->io_uring = v->str[0] == 'a';
+		return;
+	}
+	tt_cfg_quote(why, sizeof(why), v->str);
+	tt_ld_say(l, v, "write io_uring: auto (the default) or io_uring: off",
+	          "io_uring: '%s' is not a choice", why);
+}
+
 static void h_access_log(struct tt_ld *l, const struct tt_ld_key *key, const char *what,
                          const struct tt_ynode *k, const struct tt_ynode *v, void *obj)
 {
@@ -639,6 +652,7 @@ static const struct tt_ld_key top_keys[] = {
      0, 0, 0, 0},
     {"pid_file", TT_YN_SCALAR, "off, or a file path such as /run/telltale.pid", h_pid_file, 0, 0, 0,
      0},
+    {"io_uring", TT_YN_SCALAR, "auto or off", h_io_uring, 0, 0, 0, 0},
 };
 
 /* Routes. */

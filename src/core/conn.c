@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "net/addr.h"
+#include "net/ring.h"
 #include "net/tls_io.h"
 #include "proxy/exchange.h"
 
@@ -21,10 +22,12 @@
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void try_head(struct tt_conn *c);
+static void on_shutdown(uv_shutdown_t *req, int status);
+static void on_shutdown_write(uv_shutdown_t *req, int status);
 
-static void on_handle_closed(uv_handle_t *h)
+/* One of the connection's handles (or a hold on it) is gone; freed at 0. */
+static void unref(struct tt_conn *c)
 {
-	struct tt_conn *c = h->data;
 	if (--c->handles)
 		return;
 	struct tt_worker *w = c->w;
@@ -35,6 +38,11 @@ static void on_handle_closed(uv_handle_t *h)
 	free(c);
 	tt_conn_accept_resume(w);
 	tt_worker_conn_gone(w);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	unref(h->data);
 }
 
 static void close_conn(struct tt_conn *c, int reset)
@@ -56,6 +64,12 @@ static void close_conn(struct tt_conn *c, int reset)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
+	if (c->sending) {
+		/* The send may outlive the socket, never its bytes or c. */
+		tt_ring_cancel(c->w->ring, c->sending);
+		c->handles++;
+		c->held = 1;
+	}
 	if (c->tls)
 		tt_tls_io_close(c->tls, on_handle_closed);
 	if (!reset || uv_tcp_close_reset(&c->tcp, on_handle_closed) != 0)
@@ -285,6 +299,19 @@ static int may_be_sending(struct tt_conn *c)
 	return n > 0;
 }
 
+/* Shut the write side of a plain connection once what is written is out:
+ * libuv orders a shutdown after its own writes, not after the ring's. */
+static int shut(struct tt_conn *c, int linger)
+{
+	if (c->sending) {
+		c->shut_pending = 1;
+		c->shut_linger = (unsigned)linger;
+		return 0;
+	}
+	return uv_shutdown(c->sreq, (uv_stream_t *)&c->tcp,
+	                   linger ? on_shutdown : on_shutdown_write);
+}
+
 static void close_gracefully(struct tt_conn *c)
 {
 	if (c->state == TT_CONN_CLOSING)
@@ -298,8 +325,7 @@ static void close_gracefully(struct tt_conn *c)
 	c->lingering = 1;
 	tt_conn_untime(c);
 	if (!shutdown_req(c) ||
-	    (c->tls ? tt_tls_io_shutdown(c->tls, c->sreq, on_shutdown) != 0
-	            : uv_shutdown(c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0))
+	    (c->tls ? tt_tls_io_shutdown(c->tls, c->sreq, on_shutdown) != 0 : shut(c, 1) != 0))
 		tt_conn_close(c);
 }
 
@@ -497,6 +523,27 @@ static void on_written(uv_write_t *req, int status)
 	tt_exchange_on_ds_written(ex, status);
 }
 
+static void on_ring_written(struct tt_ring_send *s, int status)
+{
+	struct tt_exchange *ex = s->data;
+	struct tt_conn *c = ex->c;
+	int held = c->held;
+	c->sending = NULL;
+	c->held = 0;
+	c->writing = 0;
+	if (c->shut_pending) {
+		c->shut_pending = 0;
+		if (held || status < 0 || shut(c, c->shut_linger) != 0) {
+			if (c->shut_linger)
+				tt_conn_close(c);
+		}
+	}
+	if (!tt_exchange_orphaned(ex))
+		tt_exchange_on_ds_written(ex, status);
+	if (held)
+		unref(c);
+}
+
 int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out)
 {
 	size_t total = 0, done;
@@ -514,6 +561,19 @@ int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out)
 		*bytes_out += total;
 		c->writing = r == 0;
 		return r;
+	}
+	if (c->w->ring && n <= TT_RING_MAX_IOV) {
+		uv_os_fd_t fd;
+		if (c->sending)
+			return UV_EBUSY; /* one write at a time (conn.h) */
+		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
+			return UV_EBADF;
+		c->ex->rsend.data = c->ex;
+		tt_ring_send(c->w->ring, &c->ex->rsend, fd, bufs, n, on_ring_written);
+		c->sending = &c->ex->rsend;
+		c->writing = 1;
+		*bytes_out += total;
+		return 0;
 	}
 	r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);
 	if (r < 0 && r != UV_EAGAIN && r != UV_ENOSYS)
@@ -552,7 +612,7 @@ int tt_conn_shutdown_write(struct tt_conn *c)
 		return UV_ENOMEM;
 	if (c->tls)
 		return tt_tls_io_shutdown(c->tls, c->sreq, on_shutdown_write) == 0 ? 0 : UV_EPIPE;
-	return uv_shutdown(c->sreq, (uv_stream_t *)&c->tcp, on_shutdown_write);
+	return shut(c, 0);
 }
 
 void tt_conn_exchange_done(struct tt_conn *c, int keep_alive)

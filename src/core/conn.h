@@ -51,7 +51,13 @@ struct tt_conn {
 	unsigned plain_on_tls : 1; /* plain HTTP on a TLS listener with redirect_http */
 	unsigned unread_body : 1;  /* an exchange ended before reading its request body */
 	unsigned notify : 1;       /* reads only report readability: the exchange splices */
+	unsigned held : 1;         /* closing: a handle count kept until `sending` ends */
+	unsigned shut_pending : 1; /* a shutdown waits for `sending` to end */
+	unsigned shut_linger : 1;  /* ... for a lingering close (else a tunnel's) */
 	struct tt_worker *w;
+	/* The write out in the worker's ring (net/ring.h), NULL when none: it
+	 * lives in the exchange that made it, which may be orphaned. */
+	struct tt_ring_send *sending;
 	struct tt_tls_io *tls;       /* NULL on a plain connection */
 	struct tt_exchange *ex;      /* current exchange or NULL */
 	struct tt_conn *prev, *next; /* worker's list */

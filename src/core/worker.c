@@ -19,6 +19,7 @@
 
 #include "core/conn.h"
 #include "net/addr.h"
+#include "net/ring.h"
 #include "obs/admin.h"
 #include "proxy/exchange.h"
 #include "respond/proxy_status.h"
@@ -146,8 +147,23 @@ static void worker_main(void *arg)
 		if (r)
 			fprintf(stderr, "telltale: worker %u: listen: %s\n", w->id, uv_strerror(r));
 	}
+	/* Made here: a ring with deferred completions belongs to the thread
+	 * that creates it. */
+	if (w->cfg->io_uring) {
+		int err = 0;
+		w->ring = tt_ring_new(&w->loop, &err);
+		if (!w->ring && w->id == 0)
+			fprintf(
+			    stderr,
+			    "telltale: io_uring unavailable (%s): socket writes go through libuv, "
+			    "one system call each\n",
+			    uv_strerror(err));
+	}
 	uv_timer_start(&w->tick, on_tick, TICK_MS, TICK_MS);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
+	/* Nothing is left to send: every connection is closed. */
+	tt_ring_close(w->ring);
+	w->ring = NULL;
 	tt_log_flush(&w->log);
 	/* The last of its generation tells the main loop, which joins them. */
 	if (atomic_fetch_sub(&g->running, 1) == 1)

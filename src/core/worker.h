@@ -57,6 +57,7 @@ struct tt_pool;
 struct tt_upstream_rt;
 
 struct tt_dns;
+struct tt_ring;
 
 struct tt_worker {
 	uint32_t magic;
@@ -74,6 +75,7 @@ struct tt_worker {
 
 	struct tt_bufpool bufs;
 	struct tt_pipepool pipes;       /* for spliced response bodies (net/splice.h) */
+	struct tt_ring *ring;           /* batched socket sends (net/ring.h); NULL: libuv writes */
 	struct tt_h1_field *fields;     /* scratch for one parse: limits.header_count */
 	struct tt_h1_field *req_fields; /* scratch to parse a kept request head again */
 	struct tt_stale_store *stale;   /* stale-if-error copies; NULL when off */

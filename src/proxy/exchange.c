@@ -934,7 +934,12 @@ void tt_ex_pump_request(struct tt_exchange *ex)
 			return;
 		}
 		if (r == 0) {
-			tt_conn_pause(c);
+			/* Written later (at the latest, the ring's end of the
+			 * loop turn). The downstream is not paused: what it
+			 * sends meanwhile waits in its buffer, which pauses
+			 * when full (tt_exchange_on_ds_data). A stop and a
+			 * start would cost two epoll_ctl calls per write and
+			 * restart the downstream_min_rate window each time. */
 			return;
 		}
 		tt_buf_compact(&c->in, c->head_len);

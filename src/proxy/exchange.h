@@ -29,6 +29,7 @@
 #include "http/h1_parse.h"
 #include "http/traceparent.h"
 #include "proxy/headers.h"
+#include "net/ring.h"
 #include "net/splice.h"
 #include "proxy/pump.h"
 #include "upstream/pool.h"
@@ -57,6 +58,7 @@ struct tt_exchange {
 	struct tt_upstream_rt *ups;
 	struct tt_pool *pool;
 	uv_write_t wreq;            /* the downstream write in flight, if any */
+	struct tt_ring_send rsend;  /* ... when it goes through the worker's ring */
 	struct tt_pool_waiter wait; /* queued for a connection slot (max_connections) */
 	const struct tt_cfg_route *route;
 	struct tt_stale_capture *capture; /* the response being copied for stale-if-error */

@@ -68,6 +68,7 @@ static void send_whole(struct tt_exchange *ex, uv_buf_t *iov, int n)
 {
 	struct tt_conn *c = ex->c;
 	int r;
+	ex->local = 1; /* its write callback ends the exchange (downstream.c) */
 	ex->resp_started = 1;
 	ex->resp = TT_RESP_DONE;
 	r = tt_conn_write(c, iov, n, &ex->bytes_out);

@@ -306,8 +306,9 @@ void tt_ex_ds_write_failed(struct tt_exchange *ex, int err)
 {
 	struct tt_conn *c = ex->c;
 	tt_ex_fault(ex, TT_FAULT_DOWNSTREAM_CLOSED, TT_STAGE_RESPOND, err);
-	tt_fault_details(&ex->fault, "writing the response to %s failed after %llu bytes of it",
-	                 c->peer, (unsigned long long)ex->bytes_out);
+	tt_fault_details(&ex->fault,
+	                 "writing the response to %s failed (%s) after %llu bytes of the response",
+	                 c->peer, uv_err_name(err), (unsigned long long)ex->bytes_out);
 	tt_ex_drop_upstream(ex);
 	tt_ex_free(ex, 0);
 	tt_conn_close(c);
@@ -435,6 +436,12 @@ static void handle_up_eof(struct tt_exchange *ex)
 static void stall_on_downstream(struct tt_exchange *ex)
 {
 	struct tt_upconn *u = ex->up;
+	/* A whole response waits for its last write: nothing more is due
+	 * from the upstream, and a read stop now and a start for the next
+	 * request would cost two epoll_ctl calls. What comes meanwhile (an
+	 * end of stream) is seen when the write is done. */
+	if (ex->resp == TT_RESP_DONE)
+		return;
 	tt_upconn_read_stop(u);
 	if (ex->resp != TT_RESP_BODY)
 		return;

@@ -181,9 +181,9 @@ static void kick(struct tt_pool *p)
 	w->on_slot(w);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+/* One of the connection's handles (or a hold on it) is gone; freed at 0. */
+static void unref(struct tt_upconn *u)
 {
-	struct tt_upconn *u = h->data;
 	if (--u->handles == 0) {
 		struct tt_pool *p = u->pool;
 		p->nlive--;
@@ -194,6 +194,11 @@ static void on_handle_closed(uv_handle_t *h)
 	}
 }
 
+static void on_handle_closed(uv_handle_t *h)
+{
+	unref(h->data);
+}
+
 void tt_upconn_close(struct tt_upconn *u)
 {
 	if (u->closing)
@@ -202,6 +207,12 @@ void tt_upconn_close(struct tt_upconn *u)
 	unlink_idle(u);
 	u->ex = NULL;
 	tt_bufpool_put(&u->pool->w->bufs, &u->in.data);
+	if (tt_ring_busy(&u->rsend)) {
+		/* The send may outlive the socket, never its bytes or u. */
+		tt_ring_cancel(u->pool->w->ring, &u->rsend);
+		u->handles++;
+		u->held = 1;
+	}
 	if (u->tls)
 		tt_tls_io_close(u->tls, on_handle_closed);
 	uv_close((uv_handle_t *)&u->tcp, on_handle_closed);
@@ -308,6 +319,23 @@ int tt_upconn_handshaking(const struct tt_upconn *u)
 	return u->connected && u->tls && !tt_tls_io_open(u->tls);
 }
 
+static void on_shutdown_write(uv_shutdown_t *req, int status);
+
+static void on_ring_written(struct tt_ring_send *s, int status)
+{
+	struct tt_upconn *u = s->data;
+	int held = u->held;
+	u->held = 0;
+	if (u->shut_pending) {
+		u->shut_pending = 0;
+		if (!held && !u->closing && status == 0)
+			(void)uv_shutdown(&u->sreq, (uv_stream_t *)&u->tcp, on_shutdown_write);
+	}
+	u->wcb(&u->wreq, status); /* with u->ex NULL once closing */
+	if (held)
+		unref(u);
+}
+
 int tt_upconn_write(struct tt_upconn *u, uv_buf_t *iov, int n, uv_write_cb cb, int *err)
 {
 	size_t total = 0, done;
@@ -324,6 +352,18 @@ int tt_upconn_write(struct tt_upconn *u, uv_buf_t *iov, int n, uv_write_cb cb, i
 	}
 	for (int k = 0; k < n; k++)
 		total += iov[k].len;
+	if (u->pool->w->ring && n <= TT_RING_MAX_IOV) {
+		uv_os_fd_t fd;
+		if (tt_ring_busy(&u->rsend) || uv_fileno((uv_handle_t *)&u->tcp, &fd) != 0) {
+			*err = tt_ring_busy(&u->rsend) ? UV_EBUSY : UV_EBADF;
+			return -1;
+		}
+		u->rsend.data = u;
+		u->wcb = cb;
+		tt_ring_send(u->pool->w->ring, &u->rsend, fd, iov, n, on_ring_written);
+		u->writing = 1;
+		return 0;
+	}
 	r = uv_try_write((uv_stream_t *)&u->tcp, iov, (unsigned)n);
 	if (r < 0 && r != UV_EAGAIN) {
 		*err = r;
@@ -359,6 +399,11 @@ int tt_upconn_shutdown_write(struct tt_upconn *u)
 		return UV_ENOTCONN;
 	if (u->tls)
 		return tt_tls_io_shutdown(u->tls, &u->sreq, on_shutdown_write) == 0 ? 0 : UV_EPIPE;
+	if (tt_ring_busy(&u->rsend)) {
+		/* libuv orders a shutdown after its own writes only. */
+		u->shut_pending = 1;
+		return 0;
+	}
 	return uv_shutdown(&u->sreq, (uv_stream_t *)&u->tcp, on_shutdown_write);
 }
 

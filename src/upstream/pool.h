@@ -28,6 +28,7 @@
 #include "config/config.h"
 #include "core/buf.h"
 #include "fault/catalogue.h"
+#include "net/ring.h"
 #include "upstream/balancer.h"
 #include "upstream/resolve.h"
 
@@ -86,6 +87,8 @@ struct tt_upconn {
 	uv_timer_t timer; /* connect, handshake, head and idle-read timeouts */
 	uv_connect_t creq;
 	uv_write_t wreq;
+	struct tt_ring_send rsend;     /* a write through the worker's ring (net/ring.h) */
+	uv_write_cb wcb;               /* ... and whom it tells: called with &wreq */
 	uv_shutdown_t sreq;            /* a tunnel's half-close */
 	struct tt_upconn *prev, *next; /* idle list */
 	struct tt_buf in;
@@ -99,7 +102,9 @@ struct tt_upconn {
 	unsigned reading : 1;
 	unsigned unusable : 1; /* something arrived while parked: never reuse */
 	unsigned writing : 1;
-	unsigned notify : 1; /* readable is reported (UV_ENOBUFS), nothing read */
+	unsigned notify : 1;       /* readable is reported (UV_ENOBUFS), nothing read */
+	unsigned held : 1;         /* closing: a handle count kept until rsend ends */
+	unsigned shut_pending : 1; /* a half-close waits for rsend to end */
 };
 
 void tt_upstream_rt_init(struct tt_upstream_rt *u, struct tt_worker *w,

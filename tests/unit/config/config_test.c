@@ -197,7 +197,7 @@ Test(config, print_format)
 	                 "  hint: did you mean 'listen'? valid keys: workers, "
 	                 "access_log, name, listen, upstreams, routes, timeouts, "
 	                 "limits, trusted_networks, error_detail_networks, error_page, stale, "
-	                 "admin, resolver, pid_file\n");
+	                 "admin, resolver, pid_file, io_uring\n");
 }
 
 Test(config, refcount_frees_on_last_unref)

@@ -51,6 +51,18 @@ Test(load, pid_file_forms)
 	expect_diag(1, 11, "pid_file: the path is empty");
 }
 
+Test(load, io_uring_auto_or_off)
+{
+	cr_assert_eq(load(BASE), 0);
+	cr_assert_eq(C->io_uring, 1, "auto by default");
+	cr_assert_eq(load("io_uring: off\n" BASE), 0);
+	cr_assert_eq(C->io_uring, 0);
+	cr_assert_eq(load("io_uring: auto\n" BASE), 0);
+	cr_assert_eq(C->io_uring, 1);
+	cr_assert_eq(load("io_uring: on\n" BASE), 1);
+	expect_hint(1, 11, "io_uring: 'on' is not a choice", "auto (the default) or io_uring: off");
+}
+
 Test(load, name_must_be_a_token)
 {
 	cr_assert_eq(load("name: \"tell tale\"\n" BASE), 1);
