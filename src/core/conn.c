@@ -562,18 +562,18 @@ int tt_conn_write(struct tt_conn *c, uv_buf_t *bufs, int n, uint64_t *bytes_out)
 		c->writing = r == 0;
 		return r;
 	}
-	if (c->w->ring && n <= TT_RING_MAX_IOV) {
+	if (c->sending)
+		return UV_EBUSY; /* one write at a time (conn.h): none can follow a ring send */
+	if (c->w->ring && !c->writing) {
 		uv_os_fd_t fd;
-		if (c->sending)
-			return UV_EBUSY; /* one write at a time (conn.h) */
-		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
-			return UV_EBADF;
 		c->ex->rsend.data = c->ex;
-		tt_ring_send(c->w->ring, &c->ex->rsend, fd, bufs, n, on_ring_written);
-		c->sending = &c->ex->rsend;
-		c->writing = 1;
-		*bytes_out += total;
-		return 0;
+		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+		    tt_ring_send(c->w->ring, &c->ex->rsend, fd, bufs, n, on_ring_written) == 0) {
+			c->sending = &c->ex->rsend;
+			c->writing = 1;
+			*bytes_out += total;
+			return 0;
+		}
 	}
 	r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);
 	if (r < 0 && r != UV_EAGAIN && r != UV_ENOSYS)

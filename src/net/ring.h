@@ -8,7 +8,9 @@
  * before the loop waits (a uv_prepare handle). On this machine that makes
  * a small keep-alive request cost about a quarter less CPU than a write(2)
  * per send (bench/RESULTS.md, "The floor"). Reads, connects, accepts, TLS
- * and splices stay with libuv.
+ * and splices stay with libuv. A batch holds at most a few hundred sends:
+ * past that, in a turn with thousands of events, the caller writes at once
+ * and the batch goes at the poll phase's next round.
  *
  * A send is a struct tt_ring_send embedded in its owner, one at a time per
  * socket: queue it, and its callback runs once every byte is out (status
@@ -71,7 +73,9 @@ struct tt_ring *tt_ring_new(uv_loop_t *loop, int *err);
 void tt_ring_close(struct tt_ring *r);
 
 /* Queue bufs[0..n) for socket fd; the buffers must stay valid until cb.
- * Returns 0, or UV_E2BIG when n is over TT_RING_MAX_IOV (nothing queued). */
+ * Returns 0, or with nothing queued UV_E2BIG (n over TT_RING_MAX_IOV) or
+ * UV_EAGAIN (a batch is full): the caller then writes at once, as libuv
+ * does. */
 int tt_ring_send(struct tt_ring *r, struct tt_ring_send *s, int fd, const uv_buf_t *bufs, int n,
                  tt_ring_send_cb cb);
 

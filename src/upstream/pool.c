@@ -352,17 +352,19 @@ int tt_upconn_write(struct tt_upconn *u, uv_buf_t *iov, int n, uv_write_cb cb, i
 	}
 	for (int k = 0; k < n; k++)
 		total += iov[k].len;
-	if (u->pool->w->ring && n <= TT_RING_MAX_IOV) {
+	if (tt_ring_busy(&u->rsend)) {
+		*err = UV_EBUSY; /* one write at a time: none can follow a ring send */
+		return -1;
+	}
+	if (u->pool->w->ring && !u->writing) {
 		uv_os_fd_t fd;
-		if (tt_ring_busy(&u->rsend) || uv_fileno((uv_handle_t *)&u->tcp, &fd) != 0) {
-			*err = tt_ring_busy(&u->rsend) ? UV_EBUSY : UV_EBADF;
-			return -1;
-		}
 		u->rsend.data = u;
 		u->wcb = cb;
-		tt_ring_send(u->pool->w->ring, &u->rsend, fd, iov, n, on_ring_written);
-		u->writing = 1;
-		return 0;
+		if (uv_fileno((uv_handle_t *)&u->tcp, &fd) == 0 &&
+		    tt_ring_send(u->pool->w->ring, &u->rsend, fd, iov, n, on_ring_written) == 0) {
+			u->writing = 1;
+			return 0;
+		}
 	}
 	r = uv_try_write((uv_stream_t *)&u->tcp, iov, (unsigned)n);
 	if (r < 0 && r != UV_EAGAIN) {

@@ -9,6 +9,7 @@ end of the connection instead of a socket kept alive by the ring."""
 
 import hashlib
 import os
+import signal
 import socket
 import threading
 import time
@@ -191,3 +192,29 @@ def test_an_upstream_that_takes_no_request_bytes_is_cut_and_its_socket_closes(te
         lsock.close()
         for a in accepted:
             a.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_many_connections_in_one_turn_all_get_their_answer(telltale, app, mode):
+    """600 requests on 600 connections, all sent before telltale reads:
+    one loop turn holds more sends than a ring batch (256), so some are
+    batched and the rest written at once. Each gets its own answer."""
+    tt = telltale(upstream_config(app, io_uring=mode))
+    conns = []
+    try:
+        # Stopped, telltale cannot read: the kernel queues the 600
+        # connections and their requests, all there at its next turn.
+        tt.send_signal(signal.SIGSTOP)
+        try:
+            for i in range(600):
+                conns.append(Conn(tt.port))
+            for i, c in enumerate(conns):
+                c.send(build_request("GET", "/bytes?n=%d" % (100 + i)))
+        finally:
+            tt.send_signal(signal.SIGCONT)
+        for i, c in enumerate(conns):
+            r = c.read_response()
+            assert r.status == 200 and r.body == pattern_bytes(100 + i), (i, r)
+    finally:
+        for c in conns:
+            c.close()

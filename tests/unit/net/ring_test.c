@@ -264,3 +264,36 @@ Test(ring, sends_to_many_sockets_in_one_turn_all_arrive)
 		close(fds[i][1]);
 	}
 }
+
+Test(ring, a_full_batch_refuses_the_next_send_and_goes_at_the_next_round)
+{
+	enum { BATCH = 256 }; /* BATCH_SENDS in ring.c */
+	static struct tt_ring_send s[BATCH + 1];
+	uv_buf_t b = uv_buf_init("x", 1);
+	char got[BATCH + 1];
+	int fds[2];
+	tcp_pair(fds);
+	memset(s, 0, sizeof(s));
+	for (int i = 0; i < BATCH; i++)
+		cr_assert_eq(tt_ring_send(ring, &s[i], fds[0], &b, 1, on_sent), 0, "send %d", i);
+	/* The caller writes this one itself, at once. */
+	cr_assert_eq(tt_ring_send(ring, &s[BATCH], fds[0], &b, 1, on_sent), UV_EAGAIN);
+	cr_assert_not(tt_ring_busy(&s[BATCH]));
+	uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(calls, BATCH);
+	{
+		ssize_t total = 0, r;
+		for (int i = 0; i < 1000 && total < BATCH; i++) {
+			if ((r = read(fds[1], got, sizeof(got))) > 0)
+				total += r;
+			else
+				usleep(1000); /* Nagle holds the tail until an ACK */
+		}
+		cr_assert_eq(total, BATCH);
+	}
+	cr_assert_eq(tt_ring_send(ring, &s[BATCH], fds[0], &b, 1, on_sent), 0, "room again");
+	uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(calls, BATCH + 1);
+	close(fds[0]);
+	close(fds[1]);
+}
