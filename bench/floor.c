@@ -42,8 +42,8 @@
 struct side {
 	int fd, peer;
 	char buf[BUF];
-	int len;      /* uring: bytes received, being sent to peer */
-	int sending;  /* uring: a send of buf is in flight */
+	int len;     /* uring: bytes received, being sent to peer */
+	int sending; /* uring: a send of buf is in flight */
 };
 
 static struct side *sides[MAXFD];
@@ -120,25 +120,39 @@ static void unpair(int fd)
 
 /* ---- epoll ---- */
 
+/* An epoll set holding the listener. */
+static int epoll_on(int lfd)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = lfd};
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	return ep;
+}
+
+/* A new downstream connection and its upstream one, both in the set. */
+static void accept_pair(int ep, int lfd)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	int dfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	int ufd = dfd >= 0 ? pair_up(dfd) : -1;
+	if (ufd < 0)
+		return;
+	ev.data.fd = dfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, dfd, &ev);
+	ev.data.fd = ufd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, ufd, &ev);
+}
+
 static void run_epoll(int lfd)
 {
-	struct epoll_event evs[1024], ev = {.events = EPOLLIN};
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	ev.data.fd = lfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	struct epoll_event evs[1024];
+	int ep = epoll_on(lfd);
 	for (;;) {
 		int n = epoll_wait(ep, evs, 1024, -1);
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 			if (fd == lfd) {
-				int dfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-				int ufd = dfd >= 0 ? pair_up(dfd) : -1;
-				if (ufd < 0)
-					continue;
-				ev.data.fd = dfd;
-				epoll_ctl(ep, EPOLL_CTL_ADD, dfd, &ev);
-				ev.data.fd = ufd;
-				epoll_ctl(ep, EPOLL_CTL_ADD, ufd, &ev);
+				accept_pair(ep, lfd);
 				continue;
 			}
 			struct side *s = sides[fd];
@@ -255,25 +269,16 @@ static unsigned reap(int lfd)
  * turn are made after all its reads, as a uv_check handle could. */
 static void run_defer(int lfd)
 {
-	struct epoll_event evs[1024], ev = {.events = EPOLLIN};
+	struct epoll_event evs[1024];
 	static int wq[1024];
 	static ssize_t wl[1024];
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	ev.data.fd = lfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	int ep = epoll_on(lfd);
 	for (;;) {
 		int n = epoll_wait(ep, evs, 1024, -1), nw = 0;
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 			if (fd == lfd) {
-				int dfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-				int ufd = dfd >= 0 ? pair_up(dfd) : -1;
-				if (ufd < 0)
-					continue;
-				ev.data.fd = dfd;
-				epoll_ctl(ep, EPOLL_CTL_ADD, dfd, &ev);
-				ev.data.fd = ufd;
-				epoll_ctl(ep, EPOLL_CTL_ADD, ufd, &ev);
+				accept_pair(ep, lfd);
 				continue;
 			}
 			struct side *s = sides[fd];
@@ -326,24 +331,15 @@ static void run_hybrid(int lfd)
  * writes go through the ring, all of a loop turn's in one io_uring_enter. */
 static void run_wsend(int lfd)
 {
-	struct epoll_event evs[1024], ev = {.events = EPOLLIN};
-	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event evs[1024];
+	int ep = epoll_on(lfd);
 	ring_init();
-	ev.data.fd = lfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 	for (;;) {
 		int n = epoll_wait(ep, evs, 1024, -1);
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 			if (fd == lfd) {
-				int dfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-				int ufd = dfd >= 0 ? pair_up(dfd) : -1;
-				if (ufd < 0)
-					continue;
-				ev.data.fd = dfd;
-				epoll_ctl(ep, EPOLL_CTL_ADD, dfd, &ev);
-				ev.data.fd = ufd;
-				epoll_ctl(ep, EPOLL_CTL_ADD, ufd, &ev);
+				accept_pair(ep, lfd);
 				continue;
 			}
 			struct side *s = sides[fd];
@@ -372,7 +368,8 @@ int main(int argc, char **argv)
 	if (strcmp(engine, "epoll") != 0 && strcmp(engine, "uring") != 0 &&
 	    strcmp(engine, "hybrid") != 0 && strcmp(engine, "wsend") != 0 &&
 	    strcmp(engine, "defer") != 0) {
-		fprintf(stderr, "usage: %s epoll|uring|hybrid|wsend LISTEN_PORT ORIGIN_PORT\n", argv[0]);
+		fprintf(stderr, "usage: %s epoll|uring|hybrid|wsend LISTEN_PORT ORIGIN_PORT\n",
+		        argv[0]);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "net/ring.h"
+#include "net/tcp_pair.h"
 
 static uv_loop_t loop;
 static uv_timer_t alive; /* the ring's handles do not keep a loop running */
@@ -55,26 +56,13 @@ static void on_sent(struct tt_ring_send *s, int status)
 	last_status = status;
 }
 
-/* A connected loopback TCP pair: fds[0] connects, fds[1] was accepted.
- * Both non-blocking; small buffers, so that a few MiB fill them. */
-static void tcp_pair(int fds[2])
+/* A TCP pair with small buffers, so that a few MiB fill them. */
+static void small_pair(int fds[2])
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM, 0), small = 65536;
-	cr_assert(l >= 0);
-	cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(l, 1), 0);
-	cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &len), 0);
-	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_eq(connect(fds[0], (struct sockaddr *)&a, sizeof(a)), 0);
-	fds[1] = accept(l, NULL, NULL);
-	cr_assert(fds[1] >= 0);
-	close(l);
+	int small = 65536;
+	tcp_pair(fds);
 	setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	setsockopt(fds[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	for (int i = 0; i < 2; i++)
-		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
 }
 
 static unsigned char byte_at(size_t i)
@@ -113,7 +101,7 @@ Test(ring, sends_arrive_whole_and_in_order_from_the_loop)
 	                 uv_buf_init("world", 5)};
 	char got[32] = {0};
 	int fds[2];
-	tcp_pair(fds);
+	small_pair(fds);
 	cr_assert_eq(tt_ring_send(ring, &s, fds[0], b, 3, on_sent), 0);
 	cr_assert(tt_ring_busy(&s));
 	cr_assert_eq(calls, 0, "the callback ran inside tt_ring_send");
@@ -138,7 +126,7 @@ Test(ring, a_send_the_socket_cannot_take_goes_on_until_it_is_out)
 	                 uv_buf_init((char *)p + (3u << 20), 5u << 20)};
 	size_t got = 0;
 	int fds[2], turns = 0;
-	tcp_pair(fds);
+	small_pair(fds);
 	cr_assert_eq(tt_ring_send(ring, &s, fds[0], b, 2, on_sent), 0);
 	uv_run(&loop, UV_RUN_NOWAIT);
 	cr_assert_eq(calls, 0, "8 MiB went into a 64 KiB socket at once");
@@ -169,7 +157,7 @@ Test(ring, a_send_cancelled_in_its_turn_never_reaches_the_socket)
 	uv_buf_t b = uv_buf_init("never", 5);
 	char got[8];
 	int fds[2];
-	tcp_pair(fds);
+	small_pair(fds);
 	cr_assert_eq(tt_ring_send(ring, &s, fds[0], &b, 1, on_sent), 0);
 	tt_ring_cancel(ring, &s);
 	/* The descriptor may be closed (and reused) at once. */
@@ -190,7 +178,7 @@ Test(ring, a_send_cancelled_in_the_kernel_lets_go_of_its_bytes_at_once)
 	uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
 	size_t got = 0;
 	int fds[2];
-	tcp_pair(fds);
+	small_pair(fds);
 	cr_assert_eq(tt_ring_send(ring, &s, fds[0], &b, 1, on_sent), 0);
 	uv_run(&loop, UV_RUN_NOWAIT);
 	cr_assert(tt_ring_busy(&s), "not in the kernel: the test proves nothing");
@@ -216,7 +204,7 @@ Test(ring, a_peer_gone_fails_the_send)
 	struct tt_ring_send s = {0};
 	uv_buf_t b = uv_buf_init("too late", 8);
 	int fds[2];
-	tcp_pair(fds);
+	small_pair(fds);
 	setsockopt(fds[1], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fds[1]); /* a reset */
 	usleep(10000);
@@ -249,7 +237,7 @@ Test(ring, sends_to_many_sockets_in_one_turn_all_arrive)
 	memset(s, 0, sizeof(s));
 	for (int i = 0; i < N; i++) {
 		uv_buf_t b;
-		tcp_pair(fds[i]);
+		small_pair(fds[i]);
 		snprintf(msg[i], sizeof(msg[i]), "message %02u", (unsigned)i);
 		b = uv_buf_init(msg[i], 10);
 		cr_assert_eq(tt_ring_send(ring, &s[i], fds[i][0], &b, 1, on_sent), 0);
@@ -272,7 +260,7 @@ Test(ring, a_full_batch_refuses_the_next_send_and_goes_at_the_next_round)
 	uv_buf_t b = uv_buf_init("x", 1);
 	char got[BATCH + 1];
 	int fds[2];
-	tcp_pair(fds);
+	small_pair(fds);
 	memset(s, 0, sizeof(s));
 	for (int i = 0; i < BATCH; i++)
 		cr_assert_eq(tt_ring_send(ring, &s[i], fds[0], &b, 1, on_sent), 0, "send %d", i);

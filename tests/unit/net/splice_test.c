@@ -12,26 +12,7 @@
 #include <uv.h>
 
 #include "net/splice.h"
-
-/* A connected loopback TCP pair: fds[0] connects, fds[1] was accepted.
- * Both non-blocking. */
-static void tcp_pair(int fds[2])
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(l >= 0);
-	cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(l, 1), 0);
-	cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &len), 0);
-	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_eq(connect(fds[0], (struct sockaddr *)&a, sizeof(a)), 0);
-	fds[1] = accept(l, NULL, NULL);
-	cr_assert(fds[1] >= 0);
-	close(l);
-	for (int i = 0; i < 2; i++)
-		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
-}
+#include "net/tcp_pair.h"
 
 static unsigned char byte_at(size_t i)
 {
