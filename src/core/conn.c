@@ -67,8 +67,7 @@ static void close_conn(struct tt_conn *c, int reset)
 	if (c->sending) {
 		/* The send may outlive the socket, never its bytes or c. */
 		tt_ring_cancel(c->w->ring, c->sending);
-		c->handles++;
-		c->held = 1;
+		c->handles++; /* given back by on_ring_written */
 	}
 	if (c->tls)
 		tt_tls_io_close(c->tls, on_handle_closed);
@@ -527,9 +526,9 @@ static void on_ring_written(struct tt_ring_send *s, int status)
 {
 	struct tt_exchange *ex = s->data;
 	struct tt_conn *c = ex->c;
-	int held = c->held;
+	/* Closed under the send: close_conn took a handle count for it. */
+	int held = uv_is_closing((uv_handle_t *)&c->tcp);
 	c->sending = NULL;
-	c->held = 0;
 	c->writing = 0;
 	if (c->shut_pending) {
 		c->shut_pending = 0;

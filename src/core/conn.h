@@ -51,7 +51,6 @@ struct tt_conn {
 	unsigned plain_on_tls : 1; /* plain HTTP on a TLS listener with redirect_http */
 	unsigned unread_body : 1;  /* an exchange ended before reading its request body */
 	unsigned notify : 1;       /* reads only report readability: the exchange splices */
-	unsigned held : 1;         /* closing: a handle count kept until `sending` ends */
 	unsigned shut_pending : 1; /* a shutdown waits for `sending` to end */
 	unsigned shut_linger : 1;  /* ... for a lingering close (else a tunnel's) */
 	struct tt_worker *w;

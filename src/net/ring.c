@@ -26,7 +26,6 @@
 
 struct tt_ring {
 	struct io_uring ring;
-	uv_loop_t *loop;
 	uv_prepare_t prepare;
 	uv_check_t check;
 	uv_poll_t poll; /* on evfd: a send out in the kernel completed */
@@ -122,9 +121,9 @@ static unsigned reap(struct tt_ring *r)
 	return total;
 }
 
-/* Turn what is queued into submission entries; 1 when some are left for
- * want of room. */
-static int fill(struct tt_ring *r)
+/* Turn what is queued into submission entries, as many as there is room
+ * for (the rest go in the next round). */
+static void fill(struct tt_ring *r)
 {
 	while (r->head) {
 		struct io_uring_sqe *e;
@@ -137,14 +136,13 @@ static int fill(struct tt_ring *r)
 			continue;
 		}
 		if (!(e = io_uring_get_sqe(&r->ring)))
-			return 1;
+			return;
 		pop(r);
 		s->state = TT_RS_INFLIGHT;
 		r->inflight++;
 		io_uring_prep_sendmsg(e, s->fd, &s->msg, MSG_NOSIGNAL);
 		io_uring_sqe_set_data(e, s);
 	}
-	return 0;
 }
 
 /* The eventfd wakes the loop only while a send is out in the kernel; a
@@ -249,7 +247,6 @@ struct tt_ring *tt_ring_new(uv_loop_t *loop, int *err)
 		*err = e;
 		return NULL;
 	}
-	r->loop = loop;
 	r->evfd_on = 1;
 	evfd_want(r, 0);
 	uv_prepare_init(loop, &r->prepare);

@@ -210,8 +210,7 @@ void tt_upconn_close(struct tt_upconn *u)
 	if (tt_ring_busy(&u->rsend)) {
 		/* The send may outlive the socket, never its bytes or u. */
 		tt_ring_cancel(u->pool->w->ring, &u->rsend);
-		u->handles++;
-		u->held = 1;
+		u->handles++; /* given back by on_ring_written */
 	}
 	if (u->tls)
 		tt_tls_io_close(u->tls, on_handle_closed);
@@ -324,11 +323,12 @@ static void on_shutdown_write(uv_shutdown_t *req, int status);
 static void on_ring_written(struct tt_ring_send *s, int status)
 {
 	struct tt_upconn *u = s->data;
-	int held = u->held;
-	u->held = 0;
+	/* Closed under the send: tt_upconn_close took a handle count for it.
+	 * Read before wcb, which may close u (then without a count). */
+	int held = u->closing;
 	if (u->shut_pending) {
 		u->shut_pending = 0;
-		if (!held && !u->closing && status == 0)
+		if (!u->closing && status == 0)
 			(void)uv_shutdown(&u->sreq, (uv_stream_t *)&u->tcp, on_shutdown_write);
 	}
 	u->wcb(&u->wreq, status); /* with u->ex NULL once closing */

@@ -103,7 +103,6 @@ struct tt_upconn {
 	unsigned unusable : 1; /* something arrived while parked: never reuse */
 	unsigned writing : 1;
 	unsigned notify : 1;       /* readable is reported (UV_ENOBUFS), nothing read */
-	unsigned held : 1;         /* closing: a handle count kept until rsend ends */
 	unsigned shut_pending : 1; /* a half-close waits for rsend to end */
 };
 
