@@ -287,12 +287,14 @@ static void on_shutdown(uv_shutdown_t *req, int status)
  * in the kernel's. If not, a close sends no reset that could destroy the
  * response, and lingering would only cost a shutdown, a read and a timer
  * per connection (nginx's lingering_close heuristic does the same). */
-static int may_be_sending(struct tt_conn *c)
+static int may_be_sending(struct tt_conn *c, enum tt_conn_after after)
 {
 	uv_os_fd_t fd;
 	int n = 0;
 	if (c->unread_body || (c->in.data && c->in.len > c->in.off))
 		return 1;
+	if (after == TT_CONN_CLOSE_ASKED)
+		return 0;
 	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0 || ioctl(fd, FIONREAD, &n) != 0)
 		return 1;
 	return n > 0;
@@ -311,12 +313,12 @@ static int shut(struct tt_conn *c, int linger)
 	                   linger ? on_shutdown : on_shutdown_write);
 }
 
-static void close_gracefully(struct tt_conn *c)
+static void close_gracefully(struct tt_conn *c, enum tt_conn_after after)
 {
 	if (c->state == TT_CONN_CLOSING)
 		return;
 	c->state = TT_CONN_CLOSING;
-	if (c->eof || (!c->tls && !may_be_sending(c))) {
+	if (c->eof || (!c->tls && !may_be_sending(c, after))) {
 		c->state = TT_CONN_IDLE;
 		tt_conn_close(c);
 		return;
@@ -614,7 +616,7 @@ int tt_conn_shutdown_write(struct tt_conn *c)
 	return shut(c, 0);
 }
 
-void tt_conn_exchange_done(struct tt_conn *c, int keep_alive)
+void tt_conn_exchange_done(struct tt_conn *c, enum tt_conn_after after)
 {
 	struct tt_worker *w = c->w;
 	c->ex = NULL;
@@ -623,8 +625,8 @@ void tt_conn_exchange_done(struct tt_conn *c, int keep_alive)
 	c->requests++;
 	if (c->state == TT_CONN_CLOSING)
 		return;
-	if (!keep_alive || c->eof || w->stopping) {
-		close_gracefully(c);
+	if (after != TT_CONN_KEEP || c->eof || w->stopping) {
+		close_gracefully(c, after);
 		return;
 	}
 	/* Drop the finished request, keep pipelined bytes. */

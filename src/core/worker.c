@@ -188,6 +188,32 @@ void tt_worker_listen_add(struct tt_worker *w, int fd, uint32_t cfg_index)
 	w->nlisteners = n;
 }
 
+uint64_t tt_worker_wall_ms(struct tt_worker *w)
+{
+	if (!w->wall_ms) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		w->wall_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	}
+	return w->wall_ms;
+}
+
+static void clock_stale(struct tt_worker *w)
+{
+	w->now_ns = 0;
+	w->wall_ms = 0;
+}
+
+static void on_clock_prepare(uv_prepare_t *h)
+{
+	clock_stale(h->data);
+}
+
+static void on_clock_check(uv_check_t *h)
+{
+	clock_stale(h->data);
+}
+
 void tt_worker_init(struct tt_worker *w, unsigned id, struct tt_gen *g)
 {
 	const struct tt_config *cfg = g->cfg;
@@ -202,6 +228,13 @@ void tt_worker_init(struct tt_worker *w, unsigned id, struct tt_gen *g)
 	uv_async_init(&w->loop, &w->stop, on_stop);
 	uv_timer_init(&w->loop, &w->tick);
 	w->stop.data = w->tick.data = w;
+	uv_prepare_init(&w->loop, &w->clock_prepare);
+	uv_check_init(&w->loop, &w->clock_check);
+	w->clock_prepare.data = w->clock_check.data = w;
+	uv_prepare_start(&w->clock_prepare, on_clock_prepare);
+	uv_check_start(&w->clock_check, on_clock_check);
+	uv_unref((uv_handle_t *)&w->clock_prepare);
+	uv_unref((uv_handle_t *)&w->clock_check);
 	w->ds_total = g->ds_total;
 	tt_metrics_init(&w->metrics, cfg);
 	if (cfg->admin.shared)
@@ -266,6 +299,8 @@ void tt_worker_fini(struct tt_worker *w)
 		ex->retry_timer.data = ex;
 		uv_close((uv_handle_t *)&ex->retry_timer, on_exchange_timer_closed);
 	}
+	uv_close((uv_handle_t *)&w->clock_prepare, NULL);
+	uv_close((uv_handle_t *)&w->clock_check, NULL);
 	/* Run the close callbacks of whatever the loop still holds. */
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&w->loop) != 0)

@@ -110,9 +110,30 @@ struct tt_worker {
 	 * listener (cfg->admin.shared); NULL otherwise. */
 	const struct tt_admin_source *admin;
 	uint64_t rng[2]; /* xorshift128+ state for request ids */
+	/* The clock of the loop turn (tt_worker_now_ns); 0: not read yet. */
+	uint64_t now_ns, wall_ms;
+	uv_prepare_t clock_prepare; /* before the loop waits: the clock goes stale */
+	uv_check_t clock_check;     /* after the turn's I/O callbacks: likewise */
 	int stopping;
 	uint64_t stop_deadline_ms; /* uv_now() value after which everything is cut */
 };
+
+/* The worker's clock, read once per loop turn: the first read after the
+ * loop waits is kept until the turn's I/O callbacks are done, and the
+ * first read after that until it waits again (timers, closes). So requests
+ * handled in one turn share one reading, as nginx's and HAProxy's cached
+ * clocks do; it is at most one turn's work behind. Nanoseconds on
+ * uv_hrtime's scale. */
+static inline uint64_t tt_worker_now_ns(struct tt_worker *w)
+{
+	if (!w->now_ns)
+		w->now_ns = uv_hrtime();
+	return w->now_ns;
+}
+
+/* The same, as wall-clock milliseconds since the epoch (for logs and
+ * cache ages). worker.c. */
+uint64_t tt_worker_wall_ms(struct tt_worker *w);
 
 /* Run telltale on this config until SIGTERM/SIGINT. Prints where it listens
  * on stderr. path: the file cfg came from, loaded again on SIGHUP (and

@@ -68,7 +68,7 @@ int tt_ex_resolve(struct tt_exchange *ex, struct sockaddr_storage *ss, socklen_t
 	}
 	ex->dns_waiting = 1;
 	if (total) {
-		spent = (uv_hrtime() - ex->t_start_ns) / 1000000;
+		spent = (tt_worker_now_ns(ex->c->w) - ex->t_start_ns) / 1000000;
 		ex->retry_timer.data = ex;
 		uv_timer_start(&ex->retry_timer, on_total, spent >= total ? 1 : total - spent, 0);
 	}

@@ -26,13 +26,6 @@
 #include <strings.h>
 #include <time.h>
 
-uint64_t tt_ex_wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int tt_ex_reparse_request(struct tt_exchange *ex, struct tt_h1_head *req)
 {
 	struct tt_conn *c = ex->c;
@@ -42,16 +35,15 @@ int tt_ex_reparse_request(struct tt_exchange *ex, struct tt_h1_head *req)
 	return tt_h1_parse_request(c->in.data, c->head_len, &w->limits, req) > 0 ? 0 : -1;
 }
 
-double tt_ex_ms_since(uint64_t t_ns)
+double tt_ex_ms_since(const struct tt_exchange *ex, uint64_t t_ns)
 {
-	return (double)(uv_hrtime() - t_ns) / 1e6;
+	return (double)(tt_worker_now_ns(ex->c->w) - t_ns) / 1e6;
 }
 
 static struct tt_exchange *ex_new(struct tt_conn *c)
 {
 	struct tt_worker *w = c->w;
 	struct tt_exchange *ex = w->free_exchanges;
-	struct timespec ts;
 
 	if (ex) {
 		w->free_exchanges = ex->next_free;
@@ -66,9 +58,8 @@ static struct tt_exchange *ex_new(struct tt_conn *c)
 	tt_fault_clear(&ex->fault);
 	ex->magic = TT_EXCHANGE_MAGIC;
 	ex->c = c;
-	ex->t_start_ns = uv_hrtime();
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ex->wall_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	ex->t_start_ns = tt_worker_now_ns(w);
+	ex->wall_ms = tt_worker_wall_ms(w);
 	ex->ds_keep = 1;
 	c->ex = ex;
 	return ex;
@@ -124,7 +115,7 @@ static void ex_log(struct tt_exchange *ex)
 	struct tt_conn *c = ex->c;
 	const struct tt_config *cfg = c->w->cfg;
 	const struct tt_fault_attempt *a = tt_ex_attempt(ex);
-	double ms = tt_ex_ms_since(ex->t_start_ns);
+	double ms = tt_ex_ms_since(ex, ex->t_start_ns);
 	struct tt_log_entry e = {
 	    .time_ms = ex->wall_ms,
 	    .request_id = ex->request_id,
@@ -177,7 +168,9 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 {
 	struct tt_conn *c = ex->c;
 	struct tt_worker *w = c->w;
-	int keep = ex->ds_keep && ex->req_done && !ex->local_pending;
+	enum tt_conn_after after = ex->ds_keep && ex->req_done && !ex->local_pending ? TT_CONN_KEEP
+	                           : ex->ds_asked_close && ex->req_done ? TT_CONN_CLOSE_ASKED
+	                                                                : TT_CONN_CLOSE;
 
 	uv_timer_stop(&ex->retry_timer);
 	tt_ex_dns_stop(ex);
@@ -226,7 +219,7 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 	}
 	c->want_read = 0;
 	if (notify)
-		tt_conn_exchange_done(c, keep);
+		tt_conn_exchange_done(c, after);
 }
 
 int tt_exchange_orphaned(struct tt_exchange *ex)
@@ -426,6 +419,7 @@ static void keep_request_slices(struct tt_exchange *ex, const struct tt_h1_head 
 	ex->method_id = req->method_id;
 	ex->http10 = req->version_minor == 0;
 	ex->ds_keep = !req->conn_close;
+	ex->ds_asked_close = req->conn_close;
 	ex->upgrade = (unsigned)tt_hdr_is_upgrade(req);
 	if (accept) {
 		ex->accept = accept->value;
@@ -551,9 +545,9 @@ static void on_connect(uv_connect_t *req, int status)
 	u->connected = 1;
 	a = tt_ex_attempt(ex);
 	if (a)
-		a->connect_ms = tt_ex_ms_since(ex->t_connect_start_ns);
+		a->connect_ms = tt_ex_ms_since(ex, ex->t_connect_start_ns);
 	tt_hist_observe(&ex->c->w->metrics.connect[tt_ex_group(ex)],
-	                tt_ex_ms_since(ex->t_connect_start_ns));
+	                tt_ex_ms_since(ex, ex->t_connect_start_ns));
 	if (ex->pool->group->tls)
 		tt_ex_tls_start(ex);
 	else
@@ -803,7 +797,7 @@ void tt_ex_connect(struct tt_exchange *ex)
 		return; /* waiting for DNS, or failed */
 	if (a && p->dyn)
 		tt_addr_format((const struct sockaddr *)&ss, a->upstream, sizeof(a->upstream));
-	ex->t_connect_start_ns = uv_hrtime();
+	ex->t_connect_start_ns = tt_worker_now_ns(ex->c->w);
 	u = tt_upconn_connect(p, ex, (const struct sockaddr *)&ss, on_connect, &err);
 	if (!u) {
 		tt_ex_fault(ex, tt_fault_from_uv(err, TT_STAGE_CONNECT), TT_STAGE_CONNECT, err);
@@ -912,7 +906,7 @@ void tt_ex_pump_request(struct tt_exchange *ex)
 		if (!ex->head_sent) {
 			iov[n++] = uv_buf_init(ex->reqhead, ex->reqhead_len);
 			ex->head_sent = 1;
-			ex->t_sent_ns = uv_hrtime();
+			ex->t_sent_ns = tt_worker_now_ns(ex->c->w);
 		}
 		if (feed_request(ex, iov, &n) < 0) {
 			request_body_error(ex);

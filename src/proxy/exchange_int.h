@@ -15,8 +15,8 @@
 #include "proxy/exchange.h"
 #include "upstream/pool.h"
 
-/* Milliseconds since a uv_hrtime() value. */
-double tt_ex_ms_since(uint64_t t_ns);
+/* Milliseconds from a tt_worker_now_ns() value to the worker's clock. */
+double tt_ex_ms_since(const struct tt_exchange *ex, uint64_t t_ns);
 
 /* The attempt now running (the last one), or NULL. */
 struct tt_fault_attempt *tt_ex_attempt(struct tt_exchange *ex);
@@ -82,9 +82,6 @@ int tt_ex_maybe_retry(struct tt_exchange *ex);
  * worker's req_fields: the stale store needs its fields after the
  * response head took the scratch. Returns 0, -1 if it does not parse. */
 int tt_ex_reparse_request(struct tt_exchange *ex, struct tt_h1_head *req);
-
-/* Wall clock, ms since the epoch (Date and Expires are compared with it). */
-uint64_t tt_ex_wall_ms(void);
 
 /* The attempt's upstream connection is ready (connected, and past TLS
  * when the group speaks it): read the response, send the request. */

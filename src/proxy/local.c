@@ -227,7 +227,7 @@ static int serve_stale(struct tt_exchange *ex, const struct tt_fault_info *fi)
 	    (ex->method_id != TT_METHOD_GET && ex->method_id != TT_METHOD_HEAD) ||
 	    tt_ex_reparse_request(ex, &req) != 0)
 		return 0;
-	ex->stale = tt_stale_lookup(w->stale, &req, ex->host, ex->host_len, tt_ex_wall_ms(),
+	ex->stale = tt_stale_lookup(w->stale, &req, ex->host, ex->host_len, tt_worker_wall_ms(w),
 	                            ex->route->stale_if_error_ms, ex->route->always_online, &res);
 	if (!ex->stale)
 		return 0;
@@ -261,7 +261,7 @@ static void note_fault(struct tt_exchange *ex, const struct tt_fault_info *fi)
 	if (g < 0 || !fi || fi->side == TT_SIDE_DOWNSTREAM)
 		return;
 	memset(&n, 0, offsetof(struct tt_fault_note, bad));
-	n.time_ms = tt_ex_wall_ms();
+	n.time_ms = tt_worker_wall_ms(w);
 	n.id = ex->fault.id;
 	n.stage = ex->fault.stage;
 	n.status = fi->status ? fi->status : 502;

@@ -29,7 +29,7 @@ static uint64_t ms_to_ns(uint64_t ms)
 static uint64_t total_left_ms(struct tt_exchange *ex)
 {
 	uint64_t total = ex->c->w->cfg->timeouts.total_ms;
-	uint64_t spent = (uv_hrtime() - ex->t_start_ns) / 1000000;
+	uint64_t spent = (tt_worker_now_ns(ex->c->w) - ex->t_start_ns) / 1000000;
 	if (!total)
 		return 0;
 	return spent >= total ? 1 : total - spent;
@@ -46,7 +46,7 @@ static void on_up_timer(uv_timer_t *t)
 	struct tt_upconn *u = t->data;
 	struct tt_exchange *ex = u->ex;
 	const struct tt_cfg_timeouts *to;
-	uint64_t now = uv_hrtime();
+	uint64_t now = tt_worker_now_ns(ex->c->w);
 	struct tt_fault_wait fw;
 	enum tt_stage st;
 	enum tt_fault_id id;
@@ -104,7 +104,7 @@ void tt_ex_up_timer_arm(struct tt_exchange *ex, uint64_t ms)
 static void arm_head_timer(struct tt_exchange *ex)
 {
 	const struct tt_cfg_timeouts *to = &ex->c->w->cfg->timeouts;
-	uint64_t now = uv_hrtime(), ms = 0;
+	uint64_t now = tt_worker_now_ns(ex->c->w), ms = 0;
 	if (ex->head_deadline_ns)
 		ms = ex->head_deadline_ns > now ? (ex->head_deadline_ns - now) / 1000000 + 1 : 1;
 	if (head_partial(ex) && to->upstream_idle_ms && (!ms || to->upstream_idle_ms < ms))
@@ -119,7 +119,7 @@ void tt_ex_request_sent(struct tt_exchange *ex)
 		return;
 	ex->req_sent = 1;
 	if (head_ms)
-		ex->head_deadline_ns = uv_hrtime() + ms_to_ns(head_ms);
+		ex->head_deadline_ns = tt_worker_now_ns(ex->c->w) + ms_to_ns(head_ms);
 	if (ex->resp == TT_RESP_WAIT)
 		arm_head_timer(ex);
 }
@@ -151,7 +151,7 @@ static void capture(struct tt_exchange *ex, const struct tt_h1_head *h)
 	if (tt_ex_reparse_request(ex, &req) != 0)
 		return;
 	ex->capture =
-	    tt_stale_begin(w->stale, &req, ex->host, ex->host_len, h, tt_ex_wall_ms(), NULL);
+	    tt_stale_begin(w->stale, &req, ex->host, ex->host_len, h, tt_worker_wall_ms(w), NULL);
 	if (ex->capture) {
 		ex->resppump.tap = on_tap;
 		ex->resppump.tap_arg = ex;
@@ -162,7 +162,7 @@ void tt_ex_head_arrived(struct tt_exchange *ex, int status)
 {
 	struct tt_fault_attempt *a = tt_ex_attempt(ex);
 	if (a)
-		a->head_ms = tt_ex_ms_since(ex->t_sent_ns);
+		a->head_ms = tt_ex_ms_since(ex, ex->t_sent_ns);
 	if (a && ex->pool)
 		ex->pool->ewma_ms = tt_lb_ewma(ex->pool->ewma_ms, a->head_ms);
 	if (a && ex->ups)

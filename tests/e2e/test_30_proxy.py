@@ -1,6 +1,7 @@
 """Forwarding: bodies both ways, framing, keep-alive, the headers a proxy
 adds and removes, and the access log line."""
 
+import calendar
 import hashlib
 import os
 import re
@@ -106,6 +107,22 @@ def test_get_is_forwarded_and_logged(telltale, app):
     assert a["upstream"] == app.addr and a["fault"] is None, a
     assert isinstance(a["connect_ms"], (int, float)) and isinstance(a["head_ms"], (int, float)), a
     assert a["reused"] is False, a
+
+
+def test_logged_timings_follow_the_clock(telltale, app):
+    """The worker reads its clock once per loop turn (core/worker.h): the
+    timings of a request that waited 300 ms for its head still say so, and
+    its time stamp is the wall clock's."""
+    tt = telltale(upstream_config(app))
+    before = time.time()
+    r = tt.request("GET", "/sleep?ms=300")
+    after = time.time()
+    assert r.status == 200, r
+    line = tt.log_line()
+    assert 300 <= line["upstream_head_ms"] < 2000, line
+    assert line["upstream_head_ms"] <= line["duration_ms"] < after * 1000 - before * 1000 + 1, line
+    stamp = calendar.timegm(time.strptime(line["time"][:19], "%Y-%m-%dT%H:%M:%S"))
+    assert before - 1 <= stamp <= after, (line["time"], before, after)
 
 
 @pytest.mark.parametrize("size", [0, 1, 64 * 1024], ids=["0B", "1B", "64KiB"])
@@ -225,6 +242,23 @@ def test_http10_client_gets_response_and_close(telltale, app):
     assert not r.header_all("transfer-encoding"), r
     assert r.json()["target"] == "/echo"
     assert closed and extra == b"", "HTTP/1.0 connection without keep-alive left open"
+
+
+def test_close_request_with_bytes_behind_it_gets_its_whole_response(telltale, app):
+    """Connection: close ends the connection after the response (RFC 9112
+    section 9.6), without the check for unread bytes a close of telltale's
+    own choosing makes. A client that sends more behind it anyway still gets
+    the response whole, then a clean end, and nothing for its extra bytes."""
+    tt = telltale(upstream_config(app))
+    with tt.conn() as c:
+        c.send(build_request("GET", "/sleep?ms=100", headers=[("Connection", "close")]) +
+               build_request("GET", "/echo?i=2") + b"x" * 20000)
+        r = c.read_response()
+        closed, extra = c.wait_closed(3)
+    assert r.status == 200, r
+    assert r.json()["target"] == "/sleep?ms=100"
+    assert "close" in r.tokens("connection"), r
+    assert closed and extra == b"", "no clean end after the close response: %r" % extra[:80]
 
 
 def test_pipelined_requests_get_responses_in_order(telltale, app):

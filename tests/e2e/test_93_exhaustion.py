@@ -47,12 +47,25 @@ def open_clients(port, n):
     return socks
 
 
+def complete(data):
+    """A whole response: its head and its Content-Length body (the upstream
+    sends them apart, so they may arrive apart)."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    for line in data[:end].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(data) - end - 4 >= int(value)
+    return True
+
+
 def collect(socks, got, closed, seconds):
     """Read what arrives on socks for up to `seconds` (or until every one has
-    a response head or is closed)."""
+    a whole response or is closed)."""
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        live = [s for s in socks if s not in closed and b"\r\n\r\n" not in got.get(s, b"")]
+        live = [s for s in socks if s not in closed and not complete(got.get(s, b""))]
         if not live:
             return
         ready, _, _ = select.select(live, [], [], max(0.01, end - time.monotonic()))
