@@ -16,7 +16,8 @@
 #include <stdint.h>
 
 struct tt_bufpool {
-	void *free;         /* singly linked free blocks */
+	char **free;        /* free blocks, the most recently returned last */
+	size_t cap;         /* room in free[] */
 	size_t block_bytes; /* size of every block */
 	size_t nfree;
 	size_t max_free; /* blocks always kept on the list */

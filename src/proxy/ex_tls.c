@@ -42,7 +42,7 @@ static void on_up_handshake(struct tt_tls_io *io, int status)
 	struct tt_exchange *ex = u->ex;
 	if (!ex || u->closing)
 		return;
-	uv_timer_stop(&u->timer);
+	tt_upconn_timer_stop(u);
 	if (status < 0) {
 		tt_ex_tls_failed(ex);
 		return;

@@ -148,7 +148,7 @@ void tt_ex_drop_upstream(struct tt_exchange *ex)
 	tt_ex_dns_stop(ex);
 	if (!ex->up)
 		return;
-	uv_timer_stop(&ex->up->timer);
+	tt_upconn_timer_stop(ex->up);
 	tt_upconn_close(ex->up);
 	ex->up = NULL;
 }
@@ -187,7 +187,7 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 	if (ex->up) {
 		struct tt_upconn *u = ex->up;
 		ex->up = NULL;
-		uv_timer_stop(&u->timer);
+		tt_upconn_timer_stop(u);
 		if (ex->up_keep && ex->req_sent && ex->resp == TT_RESP_DONE && !u->writing &&
 		    !ex->up_eof)
 			tt_pool_give(u);
@@ -533,7 +533,7 @@ static void on_connect(uv_connect_t *req, int status)
 	struct tt_fault_attempt *a;
 	if (!ex || u->closing)
 		return;
-	uv_timer_stop(&u->timer);
+	tt_upconn_timer_stop(u);
 	if (status < 0) {
 		tt_ex_fault(ex, tt_fault_from_uv(status, TT_STAGE_CONNECT), TT_STAGE_CONNECT,
 		            status);

@@ -41,9 +41,8 @@ static int head_partial(const struct tt_exchange *ex)
 	return u && u->in.data && u->in.len > u->in.off;
 }
 
-static void on_up_timer(uv_timer_t *t)
+static void on_up_timer(struct tt_upconn *u)
 {
-	struct tt_upconn *u = t->data;
 	struct tt_exchange *ex = u->ex;
 	const struct tt_cfg_timeouts *to;
 	uint64_t now = tt_worker_now_ns(ex->c->w);
@@ -94,9 +93,9 @@ void tt_ex_up_timer_arm(struct tt_exchange *ex, uint64_t ms)
 	if (left && (!ms || left < ms))
 		ms = left;
 	if (ms)
-		uv_timer_start(&ex->up->timer, on_up_timer, ms, 0);
+		tt_upconn_timer(ex->up, ms, on_up_timer);
 	else
-		uv_timer_stop(&ex->up->timer);
+		tt_upconn_timer_stop(ex->up);
 }
 
 /* While the head is due: the head deadline, or sooner the idle timeout
@@ -285,7 +284,7 @@ static void response_done(struct tt_exchange *ex)
 	struct tt_upconn *u = ex->up;
 	tt_stale_commit(&ex->capture);
 	if (u) {
-		uv_timer_stop(&u->timer);
+		tt_upconn_timer_stop(u);
 		tt_upconn_read_park(u);
 		if (u->in.len != u->in.off)
 			ex->up_keep = 0; /* bytes beyond the response: not reusable */

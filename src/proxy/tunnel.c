@@ -47,9 +47,8 @@ static void touch(struct tt_exchange *ex)
 
 /* The idle timer runs once per timeouts.tunnel_idle_ms, not per byte:
  * when it fires early (bytes passed meanwhile) it waits out the rest. */
-static void on_idle(uv_timer_t *t)
+static void on_idle(struct tt_upconn *u)
 {
-	struct tt_upconn *u = t->data;
 	struct tt_exchange *ex = u->ex;
 	uint64_t idle, quiet;
 
@@ -58,7 +57,7 @@ static void on_idle(uv_timer_t *t)
 	idle = ex->c->w->cfg->timeouts.tunnel_idle_ms;
 	quiet = uv_now(&ex->c->w->loop) - ex->tunnel_last_ms;
 	if (quiet < idle) {
-		uv_timer_start(t, on_idle, idle - quiet, 0);
+		tt_upconn_timer(u, idle - quiet, on_idle);
 		return;
 	}
 	tunnel_end(ex);
@@ -265,9 +264,9 @@ static void tunnel_start(struct tt_exchange *ex)
 	tt_conn_untime(c);
 	touch(ex);
 	if (idle)
-		uv_timer_start(&u->timer, on_idle, idle, 0);
+		tt_upconn_timer(u, idle, on_idle);
 	else
-		uv_timer_stop(&u->timer);
+		tt_upconn_timer_stop(u);
 	tt_upconn_read_stop(u); /* the response reader's callback gives way */
 	if (pump_down(ex) < 0)
 		return;

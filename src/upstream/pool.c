@@ -449,6 +449,33 @@ struct tt_upconn *tt_pool_take(struct tt_pool *p, struct tt_exchange *ex, int pr
 	return NULL;
 }
 
+static void on_timer(uv_timer_t *t)
+{
+	struct tt_upconn *u = t->data;
+	uint64_t now = uv_now(t->loop);
+	if (!u->due_ms)
+		return;
+	if (u->due_ms > now) {
+		uv_timer_start(t, on_timer, u->due_ms - now, 0);
+		return;
+	}
+	u->due_ms = 0;
+	u->timer_cb(u);
+}
+
+void tt_upconn_timer(struct tt_upconn *u, uint64_t ms, void (*cb)(struct tt_upconn *u))
+{
+	u->due_ms = uv_now(u->timer.loop) + ms;
+	u->timer_cb = cb;
+	if (!uv_is_active((uv_handle_t *)&u->timer) || uv_timer_get_due_in(&u->timer) > ms)
+		uv_timer_start(&u->timer, on_timer, ms, 0);
+}
+
+void tt_upconn_timer_stop(struct tt_upconn *u)
+{
+	u->due_ms = 0;
+}
+
 struct tt_upconn *tt_upconn_connect(struct tt_pool *p, struct tt_exchange *ex,
                                     const struct sockaddr *sa, uv_connect_cb cb, int *err)
 {
@@ -494,7 +521,7 @@ void tt_pool_give(struct tt_upconn *u)
 	p->nidle++;
 	u->idle_since_ms = uv_now(&p->w->loop);
 	kick(p);
-	uv_timer_stop(&u->timer);
+	tt_upconn_timer_stop(u);
 	tt_upconn_read_start(u, on_idle_read);
 	if (u->tls)
 		tt_tls_io_idle(u->tls);

@@ -59,3 +59,33 @@ Test(buf, blocks_in_use_are_never_counted_as_free)
 		tt_bufpool_put(&p, &held[i]);
 	tt_bufpool_fini(&p);
 }
+
+Test(buf, the_block_returned_last_comes_first_and_trim_keeps_the_recent_ones)
+{
+	struct tt_bufpool p;
+	static char *b[N], *kept[N];
+	tt_bufpool_init(&p, 4096, 8);
+	for (int i = 0; i < N; i++)
+		b[i] = kept[i] = tt_bufpool_get(&p);
+	for (int i = 0; i < N; i++)
+		tt_bufpool_put(&p, &b[i]);
+	/* The last one returned is the first one out: still in the cache. */
+	char *first = tt_bufpool_get(&p);
+	cr_assert_eq(first, kept[N - 1]);
+	tt_bufpool_put(&p, &first);
+	/* Idle for long: trimmed to max_free, and the blocks kept are the
+	 * ones returned last; the others are unmapped. */
+	for (int t = 0; t < 60; t++)
+		tt_bufpool_trim(&p);
+	cr_assert_eq(p.nfree, 8);
+	for (int i = 0; i < 8; i++) {
+		char *g = tt_bufpool_get(&p);
+		cr_assert_eq(g, kept[N - 1 - i], "get %d", i);
+		g[0] = 1; /* still mapped */
+		b[i] = g;
+	}
+	for (int i = 0; i < 8; i++)
+		tt_bufpool_put(&p, &b[i]);
+	tt_bufpool_fini(&p);
+	cr_assert_eq(p.nfree, 0);
+}
