@@ -282,11 +282,12 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 	arm(c, TT_CT_LINGER, LINGER_MS);
 }
 
-/* Close after the response: shut the write side, drain, then close. */
 /* Could the downstream still be sending? Bytes unread in our buffer or
- * in the kernel's. If not, a close sends no reset that could destroy the
- * response, and lingering would only cost a shutdown, a read and a timer
- * per connection (nginx's lingering_close heuristic does the same). */
+ * in the kernel's; the kernel is not asked when the downstream asked for
+ * the close (it sends nothing more). If not, a close sends no reset that
+ * could destroy the response, and lingering would only cost a shutdown, a
+ * read and a timer per connection (nginx's lingering_close heuristic does
+ * the same). */
 static int may_be_sending(struct tt_conn *c, enum tt_conn_after after)
 {
 	uv_os_fd_t fd;
@@ -313,6 +314,8 @@ static int shut(struct tt_conn *c, int linger)
 	                   linger ? on_shutdown : on_shutdown_write);
 }
 
+/* Close after the response: at once, or shut the write side, drain, then
+ * close. */
 static void close_gracefully(struct tt_conn *c, enum tt_conn_after after)
 {
 	if (c->state == TT_CONN_CLOSING)

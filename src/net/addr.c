@@ -37,51 +37,50 @@ static size_t put_v4(char *out, const unsigned char *b)
 
 size_t tt_addr_ip(const struct sockaddr *sa, char *out, size_t cap, int *v6)
 {
+	const unsigned char *v4 = NULL; /* an IPv4 address, or a v4-mapped one */
 	*v6 = 0;
 	out[0] = 0;
 	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-		if (cap >= INET_ADDRSTRLEN)
-			return put_v4(out, (const unsigned char *)&s4->sin_addr);
-		inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)cap);
+		v4 = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-			if (cap >= INET_ADDRSTRLEN)
-				return put_v4(out, &s6->sin6_addr.s6_addr[12]);
-			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out, (socklen_t)cap);
+			v4 = &s6->sin6_addr.s6_addr[12];
 		} else {
 			inet_ntop(AF_INET6, &s6->sin6_addr, out, (socklen_t)cap);
 			*v6 = 1;
 		}
 	}
+	if (v4 && cap >= INET_ADDRSTRLEN)
+		return put_v4(out, v4);
+	if (v4)
+		inet_ntop(AF_INET, v4, out, (socklen_t)cap);
 	return strlen(out);
 }
 
 size_t tt_addr_format(const struct sockaddr *sa, char *out, size_t cap)
 {
-	char tmp[INET6_ADDRSTRLEN + 8];
+	char ip[INET6_ADDRSTRLEN], tmp[INET6_ADDRSTRLEN + 8];
 	int v6;
 	unsigned port = 0;
-	size_t n = 0;
+	size_t n = 0, len = tt_addr_ip(sa, ip, sizeof(ip), &v6);
 	if (sa->sa_family == AF_INET)
 		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
 	else if (sa->sa_family == AF_INET6)
 		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	tmp[n] = '[';
-	n += tt_addr_ip(sa, tmp + 1, sizeof(tmp) - 8, &v6) + 1;
+	if (v6)
+		tmp[n++] = '[';
+	memcpy(tmp + n, ip, len);
+	n += len;
 	if (v6)
 		tmp[n++] = ']';
 	tmp[n++] = ':';
 	n += put_dec(tmp + n, port);
-	/* without brackets, the address moves one to the left */
 	if (!cap)
 		return 0;
-	const char *from = v6 ? tmp : tmp + 1;
-	size_t len = v6 ? n : n - 1;
-	if (len >= cap)
-		len = cap - 1;
-	memcpy(out, from, len);
-	out[len] = 0;
-	return len;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, tmp, n);
+	out[n] = 0;
+	return n;
 }

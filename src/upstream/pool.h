@@ -190,7 +190,7 @@ void tt_upconn_read_stop(struct tt_upconn *u);
 
 /* Run cb(u) in ms (> 0) milliseconds, in place of what was armed. A
  * request on a kept connection arms its timer and its response disarms
- * it; in libuv each start and stop walks the loop's timer heap (1.1% of
+ * it; in libuv each start and stop walks the loop's timer heap (1.6% of
  * the CPU at 500 connections). So the deadline is kept here, the libuv
  * timer moves only to fire sooner, and when it fires early it waits out
  * the rest: a kept connection touches the heap about once per timeout,
