@@ -142,10 +142,6 @@ void tt_conn_expire(struct tt_worker *w, uint64_t now_ms);
 enum tt_conn_after {
 	TT_CONN_CLOSE, /* close; the downstream may still be sending */
 	TT_CONN_KEEP,  /* serve the next request */
-	/* close: the downstream asked to (Connection: close, or HTTP/1.0)
-	 * and its request was read whole, so it sends nothing more (RFC
-	 * 9112 section 9.6) unless its bytes are already in our buffer */
-	TT_CONN_CLOSE_ASKED,
 };
 
 /*

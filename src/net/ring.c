@@ -140,7 +140,7 @@ static void fill(struct tt_ring *r)
 		pop(r);
 		s->state = TT_RS_INFLIGHT;
 		r->inflight++;
-		io_uring_prep_sendmsg(e, s->fd, &s->msg, MSG_NOSIGNAL);
+		io_uring_prep_sendmsg(e, s->fd, &s->msg, MSG_NOSIGNAL | s->flags);
 		io_uring_sqe_set_data(e, s);
 	}
 }
@@ -283,7 +283,7 @@ void tt_ring_close(struct tt_ring *r)
 }
 
 int tt_ring_send(struct tt_ring *r, struct tt_ring_send *s, int fd, const uv_buf_t *bufs, int n,
-                 tt_ring_send_cb cb)
+                 int flags, tt_ring_send_cb cb)
 {
 	if (n > TT_RING_MAX_IOV)
 		return UV_E2BIG;
@@ -303,6 +303,7 @@ int tt_ring_send(struct tt_ring *r, struct tt_ring_send *s, int fd, const uv_buf
 	s->msg.msg_iov = s->iov;
 	s->msg.msg_iovlen = (size_t)n;
 	s->fd = fd;
+	s->flags = flags;
 	s->cb = cb;
 	s->cancelled = 0;
 	push(r, s);

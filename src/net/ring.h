@@ -60,6 +60,7 @@ struct tt_ring_send {
 	int fd;
 	uint8_t state; /* enum tt_ring_send_state */
 	uint8_t cancelled;
+	int flags; /* MSG_ flags beside MSG_NOSIGNAL */
 };
 
 /* A ring on loop, made in the thread that runs loop (it alone may submit).
@@ -73,11 +74,13 @@ struct tt_ring *tt_ring_new(uv_loop_t *loop, int *err);
 void tt_ring_close(struct tt_ring *r);
 
 /* Queue bufs[0..n) for socket fd; the buffers must stay valid until cb.
- * Returns 0, or with nothing queued UV_E2BIG (n over TT_RING_MAX_IOV) or
- * UV_EAGAIN (a batch is full): the caller then writes at once, as libuv
- * does. */
+ * flags: 0, or MSG_MORE for the last bytes before the caller shuts or
+ * closes the socket: TCP then holds a partial segment back and sends it
+ * with the FIN, one segment instead of two. Returns 0, or with nothing
+ * queued UV_E2BIG (n over TT_RING_MAX_IOV) or UV_EAGAIN (a batch is
+ * full): the caller then writes at once, as libuv does. */
 int tt_ring_send(struct tt_ring *r, struct tt_ring_send *s, int fd, const uv_buf_t *bufs, int n,
-                 tt_ring_send_cb cb);
+                 int flags, tt_ring_send_cb cb);
 
 /* Stop a busy send before its socket closes: one still queued is dropped
  * without touching the socket; one in the kernel is cancelled there at

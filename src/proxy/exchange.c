@@ -168,9 +168,8 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 {
 	struct tt_conn *c = ex->c;
 	struct tt_worker *w = c->w;
-	enum tt_conn_after after = ex->ds_keep && ex->req_done && !ex->local_pending ? TT_CONN_KEEP
-	                           : ex->ds_asked_close && ex->req_done ? TT_CONN_CLOSE_ASKED
-	                                                                : TT_CONN_CLOSE;
+	enum tt_conn_after after =
+	    ex->ds_keep && ex->req_done && !ex->local_pending ? TT_CONN_KEEP : TT_CONN_CLOSE;
 
 	uv_timer_stop(&ex->retry_timer);
 	tt_ex_dns_stop(ex);
@@ -419,7 +418,6 @@ static void keep_request_slices(struct tt_exchange *ex, const struct tt_h1_head 
 	ex->method_id = req->method_id;
 	ex->http10 = req->version_minor == 0;
 	ex->ds_keep = !req->conn_close;
-	ex->ds_asked_close = req->conn_close;
 	ex->upgrade = (unsigned)tt_hdr_is_upgrade(req);
 	if (accept) {
 		ex->accept = accept->value;

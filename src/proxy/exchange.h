@@ -74,14 +74,13 @@ struct tt_exchange {
 
 	uint8_t resp; /* enum tt_resp_state */
 	enum tt_h1_method method_id;
-	unsigned req_done : 1;       /* request body read to its end */
-	unsigned head_sent : 1;      /* request head handed to the upstream writer */
-	unsigned resp_started : 1;   /* some response byte went downstream */
-	unsigned local : 1;          /* the response is telltale's own */
-	unsigned ds_keep : 1;        /* downstream connection may stay open */
-	unsigned ds_asked_close : 1; /* the request said Connection: close (or was HTTP/1.0) */
-	unsigned http10 : 1;         /* downstream spoke HTTP/1.0 */
-	unsigned up_keep : 1;        /* upstream connection may be pooled */
+	unsigned req_done : 1;     /* request body read to its end */
+	unsigned head_sent : 1;    /* request head handed to the upstream writer */
+	unsigned resp_started : 1; /* some response byte went downstream */
+	unsigned local : 1;        /* the response is telltale's own */
+	unsigned ds_keep : 1;      /* downstream connection may stay open */
+	unsigned http10 : 1;       /* downstream spoke HTTP/1.0 */
+	unsigned up_keep : 1;      /* upstream connection may be pooled */
 	unsigned continue_sent : 1;
 	unsigned has_body : 1; /* request has a body to stream */
 	unsigned req_sent : 1; /* request fully written upstream */

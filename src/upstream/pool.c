@@ -361,7 +361,8 @@ int tt_upconn_write(struct tt_upconn *u, uv_buf_t *iov, int n, uv_write_cb cb, i
 		u->rsend.data = u;
 		u->wcb = cb;
 		if (uv_fileno((uv_handle_t *)&u->tcp, &fd) == 0 &&
-		    tt_ring_send(u->pool->w->ring, &u->rsend, fd, iov, n, on_ring_written) == 0) {
+		    tt_ring_send(u->pool->w->ring, &u->rsend, fd, iov, n, 0, on_ring_written) ==
+		        0) {
 			u->writing = 1;
 			return 0;
 		}

@@ -244,21 +244,51 @@ def test_http10_client_gets_response_and_close(telltale, app):
     assert closed and extra == b"", "HTTP/1.0 connection without keep-alive left open"
 
 
-def test_close_request_with_bytes_behind_it_gets_its_whole_response(telltale, app):
+@pytest.mark.parametrize("later", [False, True], ids=["with_it", "while_waiting"])
+def test_close_request_with_bytes_behind_it_gets_its_whole_response(telltale, app, later):
     """Connection: close ends the connection after the response (RFC 9112
-    section 9.6), without the check for unread bytes a close of telltale's
-    own choosing makes. A client that sends more behind it anyway still gets
-    the response whole, then a clean end, and nothing for its extra bytes."""
+    section 9.6). A client that sends more anyway, with the request or while
+    the response is on its way, still gets the response whole, then a clean
+    end (its unread bytes make the close linger: a reset would destroy the
+    response, whose last bytes wait in the kernel for the FIN), and nothing
+    for its extra bytes."""
     tt = telltale(upstream_config(app))
+    req = build_request("GET", "/sleep?ms=300", headers=[("Connection", "close")])
+    extra = build_request("GET", "/echo?i=2") + b"x" * 20000
     with tt.conn() as c:
-        c.send(build_request("GET", "/sleep?ms=100", headers=[("Connection", "close")]) +
-               build_request("GET", "/echo?i=2") + b"x" * 20000)
+        if later:
+            c.send(req)
+            time.sleep(0.1)
+            c.send(extra)
+        else:
+            c.send(req + extra)
         r = c.read_response()
         closed, extra = c.wait_closed(3)
     assert r.status == 200, r
-    assert r.json()["target"] == "/sleep?ms=100"
+    assert r.json()["target"] == "/sleep?ms=300"
     assert "close" in r.tokens("connection"), r
     assert closed and extra == b"", "no clean end after the close response: %r" % extra[:80]
+
+
+@pytest.mark.parametrize("asked_close", [True, False], ids=["close", "keep_alive"])
+def test_client_reset_while_waiting_is_logged_at_once(telltale, app, asked_close):
+    """A client that resets while its response is awaited ends the exchange
+    as downstream_closed when the reset arrives, not when the response comes:
+    telltale reads on while it waits, also from a client that asked for the
+    close (which could only send a half-close or a reset)."""
+    tt = telltale(upstream_config(app))
+    headers = [("Connection", "close")] if asked_close else []
+    s = socket.create_connection(("127.0.0.1", tt.port), timeout=10)
+    s.sendall(build_request("GET", "/sleep?ms=1500", headers=headers))
+    time.sleep(0.15)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()
+    line = tt.log_line(timeout=10)
+    assert line["fault"] == "downstream_closed", line
+    assert "127.0.0.1:" in line["fault_details"], line
+    assert "closed the connection" in line["fault_details"], line
+    assert line["duration_ms"] < 1200, line
+    assert tt.request("GET", "/echo").status == 200
 
 
 def test_pipelined_requests_get_responses_in_order(telltale, app):

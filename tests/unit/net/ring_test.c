@@ -8,6 +8,8 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -102,7 +104,7 @@ Test(ring, sends_arrive_whole_and_in_order_from_the_loop)
 	char got[32] = {0};
 	int fds[2];
 	small_pair(fds);
-	cr_assert_eq(tt_ring_send(ring, &s, fds[0], b, 3, on_sent), 0);
+	cr_assert_eq(tt_ring_send(ring, &s, fds[0], b, 3, 0, on_sent), 0);
 	cr_assert(tt_ring_busy(&s));
 	cr_assert_eq(calls, 0, "the callback ran inside tt_ring_send");
 	/* The send waits for the end of the loop turn. */
@@ -117,6 +119,33 @@ Test(ring, sends_arrive_whole_and_in_order_from_the_loop)
 	close(fds[1]);
 }
 
+/* MSG_MORE (the last bytes before a close): the kernel holds them, even
+ * with TCP_NODELAY, and they leave with the FIN. */
+Test(ring, a_send_with_msg_more_leaves_with_the_fin)
+{
+	struct tt_ring_send s = {0};
+	uv_buf_t b = uv_buf_init("last bytes", 10);
+	char got[32] = {0};
+	int fds[2], one = 1;
+	struct pollfd pfd;
+	tcp_pair(fds);
+	setsockopt(fds[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	cr_assert_eq(tt_ring_send(ring, &s, fds[0], &b, 1, MSG_MORE, on_sent), 0);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(calls, 1);
+	cr_assert_eq(last_status, 0);
+	pfd = (struct pollfd){.fd = fds[1], .events = POLLIN};
+	cr_assert_eq(poll(&pfd, 1, 100), 0, "the bytes left without the FIN");
+	cr_assert_eq(shutdown(fds[0], SHUT_WR), 0);
+	cr_assert_eq(poll(&pfd, 1, 2000), 1);
+	cr_assert_eq(read(fds[1], got, sizeof(got)), 10);
+	cr_assert_str_eq(got, "last bytes");
+	cr_assert_eq(poll(&pfd, 1, 2000), 1);
+	cr_assert_eq(read(fds[1], got, sizeof(got)), 0, "no end of stream after the bytes");
+	close(fds[0]);
+	close(fds[1]);
+}
+
 Test(ring, a_send_the_socket_cannot_take_goes_on_until_it_is_out)
 {
 	const size_t n = 8u << 20;
@@ -127,7 +156,7 @@ Test(ring, a_send_the_socket_cannot_take_goes_on_until_it_is_out)
 	size_t got = 0;
 	int fds[2], turns = 0;
 	small_pair(fds);
-	cr_assert_eq(tt_ring_send(ring, &s, fds[0], b, 2, on_sent), 0);
+	cr_assert_eq(tt_ring_send(ring, &s, fds[0], b, 2, 0, on_sent), 0);
 	uv_run(&loop, UV_RUN_NOWAIT);
 	cr_assert_eq(calls, 0, "8 MiB went into a 64 KiB socket at once");
 	cr_assert(tt_ring_busy(&s));
@@ -158,7 +187,7 @@ Test(ring, a_send_cancelled_in_its_turn_never_reaches_the_socket)
 	char got[8];
 	int fds[2];
 	small_pair(fds);
-	cr_assert_eq(tt_ring_send(ring, &s, fds[0], &b, 1, on_sent), 0);
+	cr_assert_eq(tt_ring_send(ring, &s, fds[0], &b, 1, 0, on_sent), 0);
 	tt_ring_cancel(ring, &s);
 	/* The descriptor may be closed (and reused) at once. */
 	close(fds[0]);
@@ -179,7 +208,7 @@ Test(ring, a_send_cancelled_in_the_kernel_lets_go_of_its_bytes_at_once)
 	size_t got = 0;
 	int fds[2];
 	small_pair(fds);
-	cr_assert_eq(tt_ring_send(ring, &s, fds[0], &b, 1, on_sent), 0);
+	cr_assert_eq(tt_ring_send(ring, &s, fds[0], &b, 1, 0, on_sent), 0);
 	uv_run(&loop, UV_RUN_NOWAIT);
 	cr_assert(tt_ring_busy(&s), "not in the kernel: the test proves nothing");
 	tt_ring_cancel(ring, &s);
@@ -208,7 +237,7 @@ Test(ring, a_peer_gone_fails_the_send)
 	setsockopt(fds[1], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fds[1]); /* a reset */
 	usleep(10000);
-	cr_assert_eq(tt_ring_send(ring, &s, fds[0], &b, 1, on_sent), 0);
+	cr_assert_eq(tt_ring_send(ring, &s, fds[0], &b, 1, 0, on_sent), 0);
 	uv_run(&loop, UV_RUN_NOWAIT);
 	cr_assert_eq(calls, 1);
 	cr_assert(last_status == UV_ECONNRESET || last_status == UV_EPIPE, "status %s",
@@ -222,7 +251,7 @@ Test(ring, a_send_of_too_many_buffers_is_refused_untouched)
 	uv_buf_t b[TT_RING_MAX_IOV + 1];
 	for (int i = 0; i <= TT_RING_MAX_IOV; i++)
 		b[i] = uv_buf_init("x", 1);
-	cr_assert_eq(tt_ring_send(ring, &s, 0, b, TT_RING_MAX_IOV + 1, on_sent), UV_E2BIG);
+	cr_assert_eq(tt_ring_send(ring, &s, 0, b, TT_RING_MAX_IOV + 1, 0, on_sent), UV_E2BIG);
 	cr_assert_not(tt_ring_busy(&s));
 	uv_run(&loop, UV_RUN_NOWAIT);
 	cr_assert_eq(calls, 0);
@@ -240,7 +269,7 @@ Test(ring, sends_to_many_sockets_in_one_turn_all_arrive)
 		small_pair(fds[i]);
 		snprintf(msg[i], sizeof(msg[i]), "message %02u", (unsigned)i);
 		b = uv_buf_init(msg[i], 10);
-		cr_assert_eq(tt_ring_send(ring, &s[i], fds[i][0], &b, 1, on_sent), 0);
+		cr_assert_eq(tt_ring_send(ring, &s[i], fds[i][0], &b, 1, 0, on_sent), 0);
 	}
 	uv_run(&loop, UV_RUN_NOWAIT);
 	cr_assert_eq(calls, N);
@@ -263,9 +292,9 @@ Test(ring, a_full_batch_refuses_the_next_send_and_goes_at_the_next_round)
 	small_pair(fds);
 	memset(s, 0, sizeof(s));
 	for (int i = 0; i < BATCH; i++)
-		cr_assert_eq(tt_ring_send(ring, &s[i], fds[0], &b, 1, on_sent), 0, "send %d", i);
+		cr_assert_eq(tt_ring_send(ring, &s[i], fds[0], &b, 1, 0, on_sent), 0, "send %d", i);
 	/* The caller writes this one itself, at once. */
-	cr_assert_eq(tt_ring_send(ring, &s[BATCH], fds[0], &b, 1, on_sent), UV_EAGAIN);
+	cr_assert_eq(tt_ring_send(ring, &s[BATCH], fds[0], &b, 1, 0, on_sent), UV_EAGAIN);
 	cr_assert_not(tt_ring_busy(&s[BATCH]));
 	uv_run(&loop, UV_RUN_NOWAIT);
 	cr_assert_eq(calls, BATCH);
@@ -279,7 +308,7 @@ Test(ring, a_full_batch_refuses_the_next_send_and_goes_at_the_next_round)
 		}
 		cr_assert_eq(total, BATCH);
 	}
-	cr_assert_eq(tt_ring_send(ring, &s[BATCH], fds[0], &b, 1, on_sent), 0, "room again");
+	cr_assert_eq(tt_ring_send(ring, &s[BATCH], fds[0], &b, 1, 0, on_sent), 0, "room again");
 	uv_run(&loop, UV_RUN_NOWAIT);
 	cr_assert_eq(calls, BATCH + 1);
 	close(fds[0]);
