@@ -628,7 +628,7 @@ int tt_conn_shutdown_write(struct tt_conn *c)
 	return shut(c, 0);
 }
 
-void tt_conn_exchange_done(struct tt_conn *c, enum tt_conn_after after)
+void tt_conn_exchange_done(struct tt_conn *c, int keep_alive)
 {
 	struct tt_worker *w = c->w;
 	c->ex = NULL;
@@ -637,7 +637,7 @@ void tt_conn_exchange_done(struct tt_conn *c, enum tt_conn_after after)
 	c->requests++;
 	if (c->state == TT_CONN_CLOSING)
 		return;
-	if (after != TT_CONN_KEEP || c->eof || w->stopping) {
+	if (!keep_alive || c->eof || w->stopping) {
 		close_gracefully(c);
 		return;
 	}

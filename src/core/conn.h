@@ -138,18 +138,13 @@ void tt_conn_untime(struct tt_conn *c);
 /* Expire the timeouts due at now_ms; the worker's tick calls it. */
 void tt_conn_expire(struct tt_worker *w, uint64_t now_ms);
 
-/* How a finished exchange leaves its connection. */
-enum tt_conn_after {
-	TT_CONN_CLOSE, /* close; the downstream may still be sending */
-	TT_CONN_KEEP,  /* serve the next request */
-};
-
 /*
- * The exchange is over and has been freed. The connection goes on with any
+ * The exchange is over and has been freed. keep_alive says whether the
+ * connection may serve another request; the connection goes on with any
  * pipelined bytes, or goes idle, or closes (lingering while the downstream
  * may still be sending).
  */
-void tt_conn_exchange_done(struct tt_conn *c, enum tt_conn_after after);
+void tt_conn_exchange_done(struct tt_conn *c, int keep_alive);
 
 /* Close at once, dropping queued writes (a broken exchange). */
 void tt_conn_close(struct tt_conn *c);

@@ -168,8 +168,7 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 {
 	struct tt_conn *c = ex->c;
 	struct tt_worker *w = c->w;
-	enum tt_conn_after after =
-	    ex->ds_keep && ex->req_done && !ex->local_pending ? TT_CONN_KEEP : TT_CONN_CLOSE;
+	int keep = ex->ds_keep && ex->req_done && !ex->local_pending;
 
 	uv_timer_stop(&ex->retry_timer);
 	tt_ex_dns_stop(ex);
@@ -218,7 +217,7 @@ void tt_ex_free(struct tt_exchange *ex, int notify)
 	}
 	c->want_read = 0;
 	if (notify)
-		tt_conn_exchange_done(c, after);
+		tt_conn_exchange_done(c, keep);
 }
 
 int tt_exchange_orphaned(struct tt_exchange *ex)
