@@ -173,6 +173,12 @@ int tt_gen_bind_one(const struct sockaddr_storage *addr, socklen_t addr_len, int
 	/* Accepted sockets inherit TCP_NODELAY: one setsockopt per listener
 	 * instead of one per connection. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* HTTP clients speak first: the kernel hands a connection over with
+	 * its first bytes, so an accept and the request's first read come in
+	 * one wakeup, not two. A client that stays silent is handed over
+	 * after one SYN-ACK retransmission (about a second) and then meets the
+	 * header timeout as usual. h2o does the same; nginx's `deferred`. */
+	setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)addr, addr_len) < 0 ||
 	    listen(fd, TT_LISTEN_BACKLOG) < 0) {
 		int e = errno;
