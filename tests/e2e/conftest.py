@@ -255,6 +255,13 @@ class Telltale:
         assert self.admin_port, "this telltale's admin port is not known"
         return httpc.request(self.admin_port, method, target, host="127.0.0.1", **kwargs)
 
+    def metric(self, name):
+        """The value of metric name's first sample in /metrics, or None."""
+        for line in self.admin("/metrics").body.decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
 
 @pytest.fixture
 def telltale(tmp_path):

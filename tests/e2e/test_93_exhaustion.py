@@ -87,14 +87,6 @@ def status_of(data):
     return int(data[9:12]) if data.startswith(b"HTTP/1.1 ") else None
 
 
-def metric(tt, name):
-    r = tt.admin("/metrics")
-    for line in r.body.decode().splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            return float(line.rsplit(" ", 1)[1])
-    return None
-
-
 def test_at_the_descriptor_limit_accepting_pauses_and_resumes(telltale, app):
     tt = telltale(upstream_config(app), preexec_fn=low_nofile)
     n = 120
@@ -119,7 +111,7 @@ def test_at_the_descriptor_limit_accepting_pauses_and_resumes(telltale, app):
         s.sendall(REQ)
         collect([s], got, closed, 5.0)
         assert status_of(got.get(s, b"")) == 200, got.get(s)
-        assert metric(tt, "telltale_downstream_accept_paused_total") >= 1
+        assert tt.metric("telltale_downstream_accept_paused_total") >= 1
         # Closing them lets the waiting ones in, all of them, in turn.
         answered = set(served)
         deadline = time.monotonic() + 30
