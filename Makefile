@@ -30,7 +30,7 @@ SAN_LIB_OBJ := $(LIB_SRC:%.c=build/san/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 
-.PHONY: all run test unit e2e fuzz fuzz-replay bench check deps clean FORCE
+.PHONY: all run test unit e2e fuzz fuzz-run fuzz-replay bench check deps clean FORCE
 
 # TT_VERSION comes from the command line, so the objects that print it are
 # rebuilt whenever it changes (a new commit, a dirty tree), not only when
@@ -85,7 +85,11 @@ build/fuzz/%: fuzz/%.c $$(call fuzz_deps,%) $(HDR)
 	@echo "  FUZZ    $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(call fuzz_deps,$*) $(LDLIBS)
 
-run: deps build/telltale
+# Targets that install dependencies build through a second make: this one
+# read pkg-config's flags when it parsed the Makefile, before `deps` could
+# install the libraries they name.
+run: deps
+	@$(MAKE) --no-print-directory build/telltale
 	@./build/telltale run -c telltale.yaml
 
 unit: $(UNIT_BIN)
@@ -109,7 +113,10 @@ test: deps
 	@$(MAKE) --no-print-directory check unit fuzz-replay e2e
 
 FUZZ_SECONDS ?= 60
-fuzz: deps $(FUZZ_BIN)
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-run: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
 	  d=fuzz/$$n.dict; [ -f $$d ] || d=fuzz/http.dict; \
@@ -117,7 +124,8 @@ fuzz: deps $(FUZZ_BIN)
 	    build/fuzz/corpus-$$n fuzz/corpus/$$n; done
 
 # QUICK=1 make bench: a smoke run of a few minutes (see bench/run).
-bench: deps build/telltale
+bench: deps
+	@$(MAKE) --no-print-directory build/telltale
 	bench/run
 	bench/profile
 
